@@ -1,0 +1,327 @@
+//! Suite configuration: compiled-in defaults, then an optional TOML file, then `PARLAY_…`
+//! environment variables (`PARLAY_HTTP_ADDR` → `http_addr`, `PARLAY_NOTIFY__MAX_AGE_SECS` →
+//! `notify.max_age_secs`). Validated once at start: a bad value stops the process with a
+//! message naming the setting, before anything binds.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Every setting of the suite. Each service reads the parts it needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address of the gateway's ParlayREST HTTP listener.
+    pub http_addr: SocketAddr,
+    /// Address of the admin listener: `/livez`, `/readyz`, `/metrics` (and netsim's control API).
+    pub admin_addr: SocketAddr,
+    /// Address a service's gRPC listener binds in distributed mode.
+    pub grpc_addr: SocketAddr,
+    /// Directory for SQLite files and stored media in embedded mode.
+    pub data_dir: PathBuf,
+    /// What `resourceURL`s and `Location` headers start with; default `http://` + `http_addr`.
+    pub public_url: Option<String>,
+    /// The `{apiVersion}` path segment.
+    pub api_version: String,
+    /// Database of the service this process runs (distributed mode). In embedded mode each
+    /// service gets a SQLite file in `data_dir` when this is unset.
+    pub database_url: Option<String>,
+    /// NATS server URL. Unset: the in-process bus (embedded mode only).
+    pub nats_url: Option<String>,
+    /// Prefix of every bus subject and JetStream stream name; isolates suites sharing a NATS.
+    pub bus_prefix: String,
+    /// gRPC endpoint of the call service, as the gateway dials it (distributed mode).
+    pub call_grpc_url: String,
+    /// Logging filter (tracing `EnvFilter` syntax); `RUST_LOG` wins when set.
+    pub log: String,
+    pub gateway: GatewayConfig,
+    pub call: CallConfig,
+    pub notify: NotifyConfig,
+    pub netsim: NetsimConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Largest request body accepted; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Seconds a gRPC call to a service may take before the gateway answers 503.
+    pub upstream_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallConfig {
+    /// Most participants one call session may have (POL0003 beyond).
+    pub max_participants: usize,
+    /// Seconds an ended call session stays readable before it is purged (then 404).
+    pub retention_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Seconds after its creation a notification is still retried; then it is abandoned.
+    pub max_age_secs: u64,
+    /// First retry delay in milliseconds; doubles each attempt, with jitter.
+    pub initial_backoff_ms: u64,
+    /// Longest delay between two attempts, in milliseconds.
+    pub max_backoff_ms: u64,
+    /// Timeout of one delivery attempt (connect + answer), in milliseconds.
+    pub attempt_timeout_ms: u64,
+    /// Seconds a dispatcher holds a claimed job before another may take it over.
+    pub lease_secs: u64,
+    /// Deliveries in flight at once per dispatcher.
+    pub concurrency: usize,
+    /// Send the W3C `traceparent` header on webhook POSTs.
+    pub send_traceparent: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetsimConfig {
+    /// Milliseconds before a participant answers when no rule matches its address.
+    pub default_call_delay_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http_addr: ([127, 0, 0, 1], 8080).into(),
+            admin_addr: ([127, 0, 0, 1], 9090).into(),
+            grpc_addr: ([127, 0, 0, 1], 50051).into(),
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            api_version: "1".into(),
+            database_url: None,
+            nats_url: None,
+            bus_prefix: "parlay".into(),
+            call_grpc_url: "http://127.0.0.1:50051".into(),
+            log: "info".into(),
+            gateway: GatewayConfig::default(),
+            call: CallConfig::default(),
+            notify: NotifyConfig::default(),
+            netsim: NetsimConfig::default(),
+        }
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            upstream_timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        Self {
+            max_participants: 10,
+            retention_secs: 3600,
+        }
+    }
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            max_age_secs: 24 * 3600,
+            initial_backoff_ms: 500,
+            max_backoff_ms: 60_000,
+            attempt_timeout_ms: 5_000,
+            lease_secs: 30,
+            concurrency: 64,
+            send_traceparent: true,
+        }
+    }
+}
+
+impl Default for NetsimConfig {
+    fn default() -> Self {
+        Self {
+            default_call_delay_ms: 50,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {source}")]
+    Toml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then the `PARLAY_…` variables of `env`.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = toml::Table::try_from(Config::default())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+                path: path.into(),
+                source,
+            })?;
+            let over: toml::Table = text.parse().map_err(|source| ConfigError::Toml {
+                path: path.into(),
+                source,
+            })?;
+            merge(&mut table, over);
+        }
+        for (key, value) in env {
+            let Some(name) = key.strip_prefix("PARLAY_") else {
+                continue;
+            };
+            if name == "CONFIG" {
+                continue;
+            }
+            let path: Vec<String> = name.split("__").map(str::to_ascii_lowercase).collect();
+            set_path(&mut table, &path, env_value(&value));
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads from the process environment, with the file named by `PARLAY_CONFIG` if set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let file = std::env::var_os("PARLAY_CONFIG").map(PathBuf::from);
+        Self::load(file.as_deref(), std::env::vars())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |what: &str| Err(ConfigError::Invalid(what.to_string()));
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad("public_url must start with http:// or https://");
+        }
+        if self.api_version.is_empty() || self.api_version.contains('/') {
+            return bad("api_version must be one non-empty path segment");
+        }
+        if !self
+            .bus_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return bad("bus_prefix may hold only letters, digits, '_' and '-'");
+        }
+        if self.call.max_participants == 0 {
+            return bad("call.max_participants must be at least 1");
+        }
+        if self.notify.concurrency == 0 || self.notify.initial_backoff_ms == 0 {
+            return bad("notify.concurrency and notify.initial_backoff_ms must be positive");
+        }
+        if self.gateway.max_body_bytes < 1024 {
+            return bad("gateway.max_body_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.http_addr),
+        }
+    }
+
+    /// The API root every `resourceURL` starts with: `{public}/{apiVersion}`.
+    pub fn api_root(&self) -> String {
+        format!("{}/{}", self.public_base(), self.api_version)
+    }
+}
+
+/// An environment value as TOML: numbers and booleans typed, anything else a string.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [head, rest @ ..] => {
+            let entry = table
+                .entry(head.clone())
+                .or_insert_with(|| toml::Value::Table(Default::default()));
+            if let toml::Value::Table(inner) = entry {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_then_env() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("PARLAY_HTTP_ADDR", "127.0.0.1:1234"),
+                ("PARLAY_NOTIFY__MAX_AGE_SECS", "60"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http_addr.port(), 1234);
+        assert_eq!(c.notify.max_age_secs, 60);
+        assert_eq!(c.api_root(), "http://127.0.0.1:1234/1");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_setting_named() {
+        let err = Config::load(None, env(&[("PARLAY_HTTP_ADDR", "nowhere")])).unwrap_err();
+        assert!(err.to_string().contains("socket address"), "{err}");
+        let err = Config::load(None, env(&[("PARLAY_NOPE", "1")])).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+        let err = Config::load(None, env(&[("PARLAY_PUBLIC_URL", "ftp://x")])).unwrap_err();
+        assert!(err.to_string().contains("public_url"), "{err}");
+    }
+}

@@ -1,0 +1,60 @@
+//! The shared kit of every Parlay service: configuration, telemetry, shutdown, database
+//! connection and migrations, the bus (NATS JetStream and in-process), the transactional
+//! outbox and inbox, gRPC conventions, ids and the admin endpoints.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod bus;
+pub mod config;
+pub mod db;
+pub mod grpc;
+pub mod ids;
+pub mod inbox;
+pub mod migration;
+pub mod outbox;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::Config;
+
+/// Serves `router` on `listener` until `shutdown`, then drains in-flight requests.
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+/// Protobuf helpers for bus payloads.
+pub mod wire {
+    use bytes::Bytes;
+    use parlay_proto::Timestamp;
+
+    use crate::bus::Envelope;
+
+    /// An envelope for `message` on `subject`, with the current trace context.
+    pub fn envelope(subject: &str, id: String, message: &impl prost::Message) -> Envelope {
+        Envelope {
+            subject: subject.to_string(),
+            id,
+            payload: Bytes::from(message.encode_to_vec()),
+            traceparent: crate::telemetry::current_traceparent(),
+        }
+    }
+
+    /// A protobuf timestamp for `at`.
+    pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> Timestamp {
+        Timestamp {
+            seconds: at.timestamp(),
+            nanos: at.timestamp_subsec_nanos() as i32,
+        }
+    }
+
+    /// The UTC time of a protobuf timestamp (the epoch when out of range).
+    pub fn time(ts: &Timestamp) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32).unwrap_or_default()
+    }
+}

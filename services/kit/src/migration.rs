@@ -1,0 +1,54 @@
+//! The kit's tables (`outbox`, `inbox`), part of every service's migrator.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+/// Creates `outbox` and `inbox`. Each service lists it first in its migrator.
+pub struct KitTables;
+
+impl MigrationName for KitTables {
+    fn name(&self) -> &str {
+        "m20261125_000001_kit_outbox_inbox"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for KitTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("outbox")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string("msg_id"))
+                    .col(string("subject"))
+                    .col(string("order_key"))
+                    .col(blob("payload"))
+                    .col(text_null("traceparent"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("inbox")
+                    .if_not_exists()
+                    .col(string("consumer"))
+                    .col(string("event_id"))
+                    .col(timestamp_with_time_zone("processed_at"))
+                    .primary_key(Index::create().col("consumer").col("event_id"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("inbox").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("outbox").to_owned())
+            .await
+    }
+}

@@ -1,0 +1,96 @@
+//! Logs and traces. One `tracing` subscriber per process: a fmt layer filtered by
+//! `RUST_LOG` (or the configured filter) and an OpenTelemetry layer, so every span has
+//! W3C trace ids that travel in gRPC metadata, bus headers and webhook headers. Spans are
+//! exported over OTLP when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise
+//! nothing leaves the process.
+
+use std::{collections::HashMap, sync::OnceLock};
+
+use opentelemetry::{
+    Context, global,
+    propagation::{Extractor, Injector, TextMapPropagator},
+    trace::TracerProvider as _,
+};
+use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// Installs the process-wide subscriber once; later calls (tests) do nothing.
+pub fn init(default_filter: &str, service_name: &'static str) {
+    if PROVIDER.get().is_some() {
+        return;
+    }
+    let mut builder = SdkTracerProvider::builder().with_resource(
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(service_name)
+            .build(),
+    );
+    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+        {
+            Ok(exporter) => builder = builder.with_batch_exporter(exporter),
+            Err(e) => eprintln!("parlay: OTLP exporter not started: {e}"),
+        }
+    }
+    let provider = builder.build();
+    let tracer = provider.tracer("parlay");
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(default_filter))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_target(false))
+        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .try_init();
+    if installed.is_ok() {
+        let _ = PROVIDER.set(provider);
+    }
+}
+
+/// Flushes spans still buffered for export; call once at exit.
+pub fn shutdown() {
+    if let Some(provider) = PROVIDER.get() {
+        let _ = provider.shutdown();
+    }
+}
+
+struct MapCarrier<'a>(&'a mut HashMap<String, String>);
+
+impl Injector for MapCarrier<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+}
+
+struct OneHeader<'a>(Option<&'a str>);
+
+impl Extractor for OneHeader<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        if key == "traceparent" { self.0 } else { None }
+    }
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent"]
+    }
+}
+
+/// The W3C `traceparent` of the current span, if it is sampled into a trace.
+pub fn current_traceparent() -> Option<String> {
+    let cx = tracing::Span::current().context();
+    let mut map = HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut MapCarrier(&mut map));
+    map.remove("traceparent")
+}
+
+/// Makes `span` a child of the remote context in `traceparent` (no-op when absent).
+pub fn set_remote_parent(span: &tracing::Span, traceparent: Option<&str>) {
+    if traceparent.is_none() {
+        return;
+    }
+    let cx: Context = TraceContextPropagator::new().extract(&OneHeader(traceparent));
+    let _ = span.set_parent(cx);
+}
