@@ -1,1 +1,81 @@
-//! placeholder
+//! The call service: owns Third Party Call sessions and their participants, drives the
+//! network through `net.cmd.call.*` commands, applies `net.evt.call.*` events, and hands
+//! session-progress notifications to notify. See docs/third-party-call.md.
+#![forbid(unsafe_code)]
+
+mod convert;
+pub mod core;
+pub mod domain;
+mod effects;
+mod events;
+mod grpc;
+mod migration;
+pub mod store;
+
+use std::{sync::Arc, time::Duration};
+
+use parlay_kit::{Config, bus::SharedBus, outbox};
+use parlay_proto::call::v1::third_party_call_server::ThirdPartyCallServer;
+use sea_orm::DatabaseConnection;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use grpc::CallGrpc;
+pub use migration::Migrator;
+
+/// A running call service: its background workers and the state its gRPC service uses.
+pub struct CallService {
+    core: Arc<core::Core>,
+    tasks: JoinSet<()>,
+}
+
+impl CallService {
+    /// Subscribes to network events and starts the outbox relay and the retention janitor.
+    pub async fn start(
+        config: &Config,
+        db: DatabaseConnection,
+        bus: SharedBus,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let waker = outbox::Waker::default();
+        let core = Arc::new(core::Core {
+            db: db.clone(),
+            waker: waker.clone(),
+            config: Arc::new(config.clone()),
+        });
+        let deliveries = bus.consume(events::consumer_spec()).await?;
+        let mut tasks = JoinSet::new();
+        tasks.spawn(events::run(core.clone(), deliveries, shutdown.clone()));
+        tasks.spawn(outbox::Relay::new(db.clone(), bus, waker).run(shutdown.clone()));
+        tasks.spawn(janitor(db, config.call.retention_secs, shutdown));
+        Ok(Self { core, tasks })
+    }
+
+    /// The gRPC service to mount on a tonic server.
+    pub fn grpc(&self) -> ThirdPartyCallServer<CallGrpc> {
+        ThirdPartyCallServer::new(CallGrpc {
+            core: self.core.clone(),
+        })
+    }
+
+    /// Waits for the workers to stop after shutdown.
+    pub async fn join(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Purges sessions whose retention after ending has passed (they then answer 404).
+async fn janitor(db: DatabaseConnection, retention_secs: u64, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+        let cutoff = chrono::Utc::now() - chrono::Duration::seconds(retention_secs as i64);
+        match store::purge_ended_before(&db, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "ended call sessions purged"),
+            Err(e) => tracing::warn!(error = %e, "call session purge failed"),
+        }
+    }
+}

@@ -205,7 +205,8 @@ impl Config {
         Self::load(file.as_deref(), std::env::vars())
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks every setting; a bad one is named in the error.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |what: &str| Err(ConfigError::Invalid(what.to_string()));
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -101,17 +101,16 @@ impl Relay {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(50);
         loop {
-            let outcome = self.publish_batch().await;
-            let wait = match outcome {
-                Ok((published, failed)) if failed == 0 => {
+            let wait = match self.publish_batch().await {
+                Ok((published, 0)) => {
                     backoff = Duration::from_millis(50);
                     if published as u64 == BATCH {
                         continue;
                     }
                     self.poll
                 }
-                Ok(_) | Err(_) => {
-                    if let Err(e) = &outcome {
+                failed => {
+                    if let Err(e) = failed {
                         tracing::warn!(error = %e, "outbox relay could not read its table");
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));

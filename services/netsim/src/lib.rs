@@ -1,1 +1,97 @@
-//! placeholder
+//! Netsim: the simulated network of development, tests and operator sandboxes.
+//!
+//! It consumes call commands (`net.cmd.call.>`) from the bus, answers them with leg events
+//! (`net.evt.call.leg`) chosen by scripted rules (address glob → answer, busy, no answer,
+//! not reachable, after a delay), and serves a small JSON control API to script it, make a
+//! connected participant hang up and read the log of what it was told to do.
+//!
+//! Netsim is a single-replica simulator: its state lives in memory and is not persisted.
+#![forbid(unsafe_code)]
+
+mod calls;
+mod control;
+mod error;
+mod glob;
+mod legs;
+mod log;
+mod publish;
+mod rules;
+mod worker;
+
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use parlay_kit::bus::{BusError, ConsumerSpec, SharedBus};
+use tokio_util::sync::CancellationToken;
+
+/// The durable consumer group netsim reads call commands with.
+const DURABLE: &str = "netsim-call-commands";
+/// Every call command subject.
+const FILTER: &str = "net.cmd.call.>";
+/// How long a command may stay unacknowledged before the bus delivers it again.
+const ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// A running network simulator; clone it to share.
+#[derive(Clone)]
+pub struct Netsim {
+    shared: Arc<Shared>,
+}
+
+impl Netsim {
+    /// Subscribes (durable "netsim-call-commands", filter "net.cmd.call.>", ack_wait 30 s)
+    /// and spawns the worker; returns once subscribed.
+    pub async fn start(
+        config: &parlay_kit::Config,
+        bus: SharedBus,
+        shutdown: CancellationToken,
+    ) -> Result<Netsim, BusError> {
+        let deliveries = bus
+            .consume(ConsumerSpec {
+                durable: DURABLE.to_string(),
+                filter: FILTER.to_string(),
+                ack_wait: ACK_WAIT,
+            })
+            .await?;
+        let shared = Arc::new(Shared {
+            bus,
+            shutdown,
+            default_call_delay: Duration::from_millis(config.netsim.default_call_delay_ms),
+            state: Mutex::new(State::default()),
+        });
+        tokio::spawn(worker::run(shared.clone(), deliveries));
+        Ok(Netsim { shared })
+    }
+
+    /// The control API routes (`/netsim/v1/...`), to be merged into an admin router.
+    pub fn control_router(&self) -> axum::Router {
+        control::router(self.shared.clone())
+    }
+}
+
+/// What the worker, the outcome timers and the control API share.
+pub(crate) struct Shared {
+    pub(crate) bus: SharedBus,
+    pub(crate) shutdown: CancellationToken,
+    /// Delay of a call outcome when the matching rule names none (or no rule matches).
+    pub(crate) default_call_delay: Duration,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    /// The simulator state. Never held across an `.await`.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means a panic elsewhere; every update leaves the state whole.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The simulator's memory: rules, legs, the command log and the commands already seen.
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) rules: Vec<rules::Rule>,
+    pub(crate) legs: legs::Legs,
+    pub(crate) log: log::CommandLog,
+    pub(crate) seen: log::SeenCommands,
+}

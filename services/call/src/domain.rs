@@ -1,0 +1,320 @@
+//! The call-session state machine, pure: no I/O. Operations mutate a [`Session`] and return
+//! the [`Effect`]s the caller must carry out (network commands, notifications) in the same
+//! transaction that stores the new state.
+//!
+//! Rules (documented in docs/third-party-call.md):
+//! - The first participant (A-party) is called first; when it answers, the others are called.
+//! - A participant goes `Initial` → `Connected` → `Terminated`, or `Initial` → `Terminated`;
+//!   a terminated participant never changes again, so late or repeated events are harmless.
+//! - A session of two or more participants ends when fewer than two can still be (or are)
+//!   connected; a session of one ends when its participant's leg ends; the application may
+//!   end it at any time. Legs the suite releases end with `HangUp` when they were connected
+//!   and `Aborted` when they were not.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    NoAnswer,
+    Busy,
+    NotReachable,
+    HangUp,
+    Aborted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Initial,
+    Connected,
+    Terminated(Cause),
+}
+
+/// What the network reported about one leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Answered,
+    Busy,
+    NoAnswer,
+    NotReachable,
+    Disconnected,
+}
+
+/// The call events reported to the application (callnotif.md `CallEvents`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Answer,
+    Busy,
+    NoAnswer,
+    NotReachable,
+    Disconnected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub id: String,
+    pub address: String,
+    pub name: Option<String>,
+    pub status: Status,
+    /// Whether the network was asked to call this participant.
+    pub dialled: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub client_correlator: Option<String>,
+}
+
+impl Participant {
+    pub fn new(id: String, address: String, name: Option<String>) -> Self {
+        Self {
+            id,
+            address,
+            name,
+            status: Status::Initial,
+            dialled: false,
+            started_at: None,
+            ended_at: None,
+            client_correlator: None,
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        !matches!(self.status, Status::Terminated(_))
+    }
+
+    /// Seconds connected: so far while connected, in total once ended.
+    pub fn duration_secs(&self, now: DateTime<Utc>) -> Option<i64> {
+        let start = self.started_at?;
+        let end = self.ended_at.unwrap_or(now);
+        Some((end - start).num_seconds().max(0))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    /// In creation order; the first is the A-party.
+    pub participants: Vec<Participant>,
+    pub terminated: bool,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// What must happen because of a state change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Ask the network to call the participant.
+    Connect { participant_id: String },
+    /// Ask the network to release the participant's leg.
+    Release { participant_id: String },
+    /// Tell the application (when it asked for notifications).
+    Notify {
+        participant_id: String,
+        event: Event,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("call session already terminated")]
+    AlreadyTerminated,
+    #[error("no such participant")]
+    NoSuchParticipant,
+}
+
+impl Session {
+    pub fn new(id: String, participants: Vec<Participant>) -> Self {
+        Self {
+            id,
+            participants,
+            terminated: false,
+            ended_at: None,
+        }
+    }
+
+    pub fn participant(&self, id: &str) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.id == id)
+    }
+
+    /// Starts the session: the A-party is called.
+    pub fn start(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if let Some(first) = self.participants.first_mut() {
+            first.dialled = true;
+            effects.push(Effect::Connect {
+                participant_id: first.id.clone(),
+            });
+        }
+        effects
+    }
+
+    /// Applies a network report about one leg.
+    pub fn apply(
+        &mut self,
+        participant_id: &str,
+        outcome: Outcome,
+        at: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if self.terminated {
+            return effects;
+        }
+        let Some(index) = self
+            .participants
+            .iter()
+            .position(|p| p.id == participant_id)
+        else {
+            return effects;
+        };
+        let p = &mut self.participants[index];
+        let event = match (p.status, outcome) {
+            (Status::Initial, Outcome::Answered) => {
+                p.status = Status::Connected;
+                p.started_at = Some(at);
+                Event::Answer
+            }
+            (Status::Initial, Outcome::Busy) => end_leg(p, Cause::Busy, at, Event::Busy),
+            (Status::Initial, Outcome::NoAnswer) => {
+                end_leg(p, Cause::NoAnswer, at, Event::NoAnswer)
+            }
+            (Status::Initial, Outcome::NotReachable) => {
+                end_leg(p, Cause::NotReachable, at, Event::NotReachable)
+            }
+            (Status::Initial | Status::Connected, Outcome::Disconnected) => {
+                end_leg(p, Cause::HangUp, at, Event::Disconnected)
+            }
+            // Late, repeated or impossible reports change nothing.
+            _ => return effects,
+        };
+        effects.push(Effect::Notify {
+            participant_id: participant_id.to_string(),
+            event,
+        });
+        if index == 0 && event == Event::Answer {
+            effects.extend(self.dial_waiting());
+        }
+        effects.extend(self.end_if_over(at));
+        effects
+    }
+
+    /// The application ends the session.
+    pub fn end(&mut self, at: DateTime<Utc>) -> Result<Vec<Effect>, DomainError> {
+        if self.terminated {
+            return Err(DomainError::AlreadyTerminated);
+        }
+        Ok(self.release_all(at))
+    }
+
+    /// The application adds a participant; it is called now if the A-party is connected,
+    /// or when the A-party answers.
+    pub fn add(&mut self, mut participant: Participant) -> Result<Vec<Effect>, DomainError> {
+        if self.terminated {
+            return Err(DomainError::AlreadyTerminated);
+        }
+        let mut effects = Vec::new();
+        let a_connected = self
+            .participants
+            .first()
+            .is_some_and(|a| a.status == Status::Connected);
+        if a_connected || self.participants.is_empty() {
+            participant.dialled = true;
+            effects.push(Effect::Connect {
+                participant_id: participant.id.clone(),
+            });
+        }
+        self.participants.push(participant);
+        Ok(effects)
+    }
+
+    /// The application drops one participant. Dropping one whose leg already ended changes
+    /// nothing.
+    pub fn remove(
+        &mut self,
+        participant_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Effect>, DomainError> {
+        if self.terminated {
+            return Err(DomainError::AlreadyTerminated);
+        }
+        let p = self
+            .participants
+            .iter_mut()
+            .find(|p| p.id == participant_id)
+            .ok_or(DomainError::NoSuchParticipant)?;
+        let mut effects = Vec::new();
+        if p.is_live() {
+            effects.extend(release(p, at));
+        }
+        effects.extend(self.end_if_over(at));
+        Ok(effects)
+    }
+
+    fn dial_waiting(&mut self) -> Vec<Effect> {
+        self.participants
+            .iter_mut()
+            .filter(|p| !p.dialled && p.is_live())
+            .map(|p| {
+                p.dialled = true;
+                Effect::Connect {
+                    participant_id: p.id.clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn end_if_over(&mut self, at: DateTime<Utc>) -> Vec<Effect> {
+        let live = self.participants.iter().filter(|p| p.is_live()).count();
+        let over = if self.participants.len() >= 2 {
+            live < 2
+        } else {
+            live == 0
+        };
+        if over {
+            self.release_all(at)
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn release_all(&mut self, at: DateTime<Utc>) -> Vec<Effect> {
+        self.terminated = true;
+        self.ended_at = Some(at);
+        self.participants
+            .iter_mut()
+            .filter(|p| p.is_live())
+            .flat_map(|p| release(p, at))
+            .collect()
+    }
+}
+
+fn end_leg(p: &mut Participant, cause: Cause, at: DateTime<Utc>, event: Event) -> Event {
+    p.status = Status::Terminated(cause);
+    p.ended_at = Some(at);
+    event
+}
+
+/// The suite releases a live leg: network command if it was dialled, notification if it was
+/// connected.
+fn release(p: &mut Participant, at: DateTime<Utc>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let was_connected = p.status == Status::Connected;
+    p.status = Status::Terminated(if was_connected {
+        Cause::HangUp
+    } else {
+        Cause::Aborted
+    });
+    p.ended_at = Some(at);
+    if p.dialled {
+        effects.push(Effect::Release {
+            participant_id: p.id.clone(),
+        });
+    }
+    if was_connected {
+        effects.push(Effect::Notify {
+            participant_id: p.id.clone(),
+            event: Event::Disconnected,
+        });
+    }
+    effects
+}
+
+#[cfg(test)]
+#[path = "domain_tests.rs"]
+mod tests;

@@ -1,0 +1,195 @@
+//! Unit tests of the call-session state machine.
+
+use chrono::Utc;
+
+use super::*;
+
+fn session(n: usize) -> Session {
+    let ps = (0..n)
+        .map(|i| Participant::new(format!("p{i}"), format!("tel:+1555000000{i}"), None))
+        .collect();
+    Session::new("cs1".into(), ps)
+}
+
+fn connects(effects: &[Effect]) -> Vec<&str> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Connect { participant_id } => Some(participant_id.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn releases(effects: &[Effect]) -> Vec<&str> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Release { participant_id } => Some(participant_id.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_party_first_then_the_others() {
+    let mut s = session(3);
+    assert_eq!(connects(&s.start()), ["p0"]);
+    let fx = s.apply("p0", Outcome::Answered, Utc::now());
+    assert_eq!(connects(&fx), ["p1", "p2"]);
+    assert!(fx.contains(&Effect::Notify {
+        participant_id: "p0".into(),
+        event: Event::Answer
+    }));
+    assert_eq!(s.participants[0].status, Status::Connected);
+}
+
+#[test]
+fn busy_b_party_ends_a_two_party_session_and_releases_a() {
+    let mut s = session(2);
+    s.start();
+    s.apply("p0", Outcome::Answered, Utc::now());
+    let fx = s.apply("p1", Outcome::Busy, Utc::now());
+    assert!(s.terminated);
+    assert_eq!(s.participants[1].status, Status::Terminated(Cause::Busy));
+    assert_eq!(s.participants[0].status, Status::Terminated(Cause::HangUp));
+    assert_eq!(releases(&fx), ["p0"]);
+    assert!(fx.contains(&Effect::Notify {
+        participant_id: "p0".into(),
+        event: Event::Disconnected
+    }));
+}
+
+#[test]
+fn unreachable_a_party_ends_without_calling_b() {
+    let mut s = session(2);
+    s.start();
+    let fx = s.apply("p0", Outcome::NotReachable, Utc::now());
+    assert!(s.terminated);
+    assert!(connects(&fx).is_empty());
+    assert!(releases(&fx).is_empty(), "B was never dialled");
+    assert_eq!(s.participants[1].status, Status::Terminated(Cause::Aborted));
+}
+
+#[test]
+fn hang_up_ends_two_party_session() {
+    let mut s = session(2);
+    s.start();
+    s.apply("p0", Outcome::Answered, Utc::now());
+    s.apply("p1", Outcome::Answered, Utc::now());
+    let fx = s.apply("p1", Outcome::Disconnected, Utc::now());
+    assert!(s.terminated);
+    assert_eq!(s.participants[1].status, Status::Terminated(Cause::HangUp));
+    assert_eq!(releases(&fx), ["p0"]);
+}
+
+#[test]
+fn three_party_session_survives_one_hang_up() {
+    let mut s = session(3);
+    s.start();
+    for p in ["p0", "p1", "p2"] {
+        s.apply(p, Outcome::Answered, Utc::now());
+    }
+    s.apply("p2", Outcome::Disconnected, Utc::now());
+    assert!(!s.terminated);
+}
+
+#[test]
+fn one_participant_session_ends_when_it_hangs_up() {
+    let mut s = session(1);
+    s.start();
+    s.apply("p0", Outcome::Answered, Utc::now());
+    assert!(!s.terminated);
+    s.apply("p0", Outcome::Disconnected, Utc::now());
+    assert!(s.terminated);
+}
+
+#[test]
+fn late_and_repeated_events_never_leave_a_terminal_state() {
+    let mut s = session(2);
+    s.start();
+    s.apply("p0", Outcome::Answered, Utc::now());
+    s.apply("p1", Outcome::Busy, Utc::now());
+    let before = s.clone();
+    for outcome in [
+        Outcome::Answered,
+        Outcome::Busy,
+        Outcome::Disconnected,
+        Outcome::NoAnswer,
+    ] {
+        assert!(s.apply("p1", outcome, Utc::now()).is_empty());
+        assert!(s.apply("p0", outcome, Utc::now()).is_empty());
+    }
+    assert_eq!(s, before);
+}
+
+#[test]
+fn repeated_answer_is_ignored() {
+    let mut s = session(3);
+    s.start();
+    s.apply("p0", Outcome::Answered, Utc::now());
+    assert!(s.apply("p0", Outcome::Answered, Utc::now()).is_empty());
+}
+
+#[test]
+fn end_releases_dialled_legs_and_refuses_twice() {
+    let mut s = session(2);
+    s.start();
+    let fx = s.end(Utc::now()).unwrap();
+    assert_eq!(releases(&fx), ["p0"]);
+    assert_eq!(s.participants[0].status, Status::Terminated(Cause::Aborted));
+    assert_eq!(s.end(Utc::now()), Err(DomainError::AlreadyTerminated));
+}
+
+#[test]
+fn added_participant_is_called_once_a_is_connected() {
+    let mut s = session(2);
+    s.start();
+    let fx = s
+        .add(Participant::new(
+            "p2".into(),
+            "tel:+15550000009".into(),
+            None,
+        ))
+        .unwrap();
+    assert!(connects(&fx).is_empty());
+    let fx = s.apply("p0", Outcome::Answered, Utc::now());
+    assert_eq!(connects(&fx), ["p1", "p2"]);
+    let fx = s
+        .add(Participant::new(
+            "p3".into(),
+            "tel:+15550000008".into(),
+            None,
+        ))
+        .unwrap();
+    assert_eq!(connects(&fx), ["p3"]);
+}
+
+#[test]
+fn removing_a_participant_can_end_the_session() {
+    let mut s = session(2);
+    s.start();
+    s.apply("p0", Outcome::Answered, Utc::now());
+    s.apply("p1", Outcome::Answered, Utc::now());
+    let fx = s.remove("p1", Utc::now()).unwrap();
+    assert!(s.terminated);
+    assert_eq!(releases(&fx), ["p1", "p0"]);
+    assert_eq!(
+        s.remove("p1", Utc::now()),
+        Err(DomainError::AlreadyTerminated)
+    );
+}
+
+#[test]
+fn duration_counts_connected_time() {
+    let mut s = session(1);
+    let t0 = Utc::now();
+    s.start();
+    s.apply("p0", Outcome::Answered, t0);
+    s.apply(
+        "p0",
+        Outcome::Disconnected,
+        t0 + chrono::Duration::seconds(42),
+    );
+    assert_eq!(s.participants[0].duration_secs(Utc::now()), Some(42));
+}

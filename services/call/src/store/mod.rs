@@ -1,0 +1,227 @@
+//! Persistence of call sessions. A session is loaded whole (row + participants), changed
+//! by the domain, and saved under optimistic concurrency: the save succeeds only if nobody
+//! saved the same session since it was loaded (the `version` column), so two writers
+//! (an API call and a network event, or two replicas) never overwrite each other.
+
+pub mod entities;
+
+use chrono::{DateTime, Utc};
+use entities::{participant, session};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, sea_query::Expr,
+};
+
+use crate::domain::{Cause, Participant, Session, Status};
+
+/// A session as stored: its row (owner, callback, version) and its domain state.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub row: session::Model,
+    pub session: Session,
+}
+
+/// Loads a session; with `app`, only if that application owns it.
+pub async fn load<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    app: Option<&str>,
+) -> Result<Option<Stored>, DbErr> {
+    let mut query = session::Entity::find_by_id(id.to_string());
+    if let Some(app) = app {
+        query = query.filter(session::Column::AppId.eq(app));
+    }
+    let Some(row) = query.one(db).await? else {
+        return Ok(None);
+    };
+    with_participants(db, row).await.map(Some)
+}
+
+/// The session an application created with `correlator`, if any.
+pub async fn by_correlator<C: ConnectionTrait>(
+    db: &C,
+    app: &str,
+    correlator: &str,
+) -> Result<Option<Stored>, DbErr> {
+    let row = session::Entity::find()
+        .filter(session::Column::AppId.eq(app))
+        .filter(session::Column::ClientCorrelator.eq(correlator))
+        .one(db)
+        .await?;
+    match row {
+        Some(row) => with_participants(db, row).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+async fn with_participants<C: ConnectionTrait>(
+    db: &C,
+    row: session::Model,
+) -> Result<Stored, DbErr> {
+    let participants = participant::Entity::find()
+        .filter(participant::Column::SessionId.eq(&row.id))
+        .order_by_asc(participant::Column::Position)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect();
+    let session = Session {
+        id: row.id.clone(),
+        participants,
+        terminated: row.terminated,
+        ended_at: row.ended_at,
+    };
+    Ok(Stored { row, session })
+}
+
+/// Inserts a new session and its participants.
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    row: session::Model,
+    session: &Session,
+) -> Result<(), DbErr> {
+    session::Entity::insert(row.into_active_model())
+        .exec_without_returning(db)
+        .await?;
+    insert_participants(db, &session.id, session.participants.iter().enumerate()).await
+}
+
+async fn insert_participants<'a, C: ConnectionTrait>(
+    db: &C,
+    session_id: &str,
+    participants: impl Iterator<Item = (usize, &'a Participant)>,
+) -> Result<(), DbErr> {
+    let rows: Vec<_> = participants
+        .map(|(i, p)| to_row(session_id, i, p).into_active_model())
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    participant::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Saves `after` over `before`; false when another writer saved the session first (the
+/// caller reloads and retries).
+pub async fn save<C: ConnectionTrait>(
+    db: &C,
+    before: &Stored,
+    after: &Session,
+) -> Result<bool, DbErr> {
+    let updated = session::Entity::update_many()
+        .col_expr(session::Column::Terminated, Expr::value(after.terminated))
+        .col_expr(session::Column::EndedAt, Expr::value(after.ended_at))
+        .col_expr(
+            session::Column::Version,
+            Expr::value(before.row.version + 1),
+        )
+        .filter(session::Column::Id.eq(&before.row.id))
+        .filter(session::Column::Version.eq(before.row.version))
+        .exec(db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    let old = &before.session.participants;
+    for (i, p) in after.participants.iter().enumerate() {
+        match old.get(i) {
+            Some(o) if o == p => {}
+            Some(_) => {
+                let am = to_row(&after.id, i, p).into_active_model().reset_all();
+                participant::Entity::update(am).exec(db).await?;
+            }
+            None => insert_participants(db, &after.id, std::iter::once((i, p))).await?,
+        }
+    }
+    Ok(true)
+}
+
+/// Deletes sessions that ended before `cutoff` (their retention passed).
+pub async fn purge_ended_before<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let ids: Vec<String> = session::Entity::find()
+        .filter(session::Column::Terminated.eq(true))
+        .filter(session::Column::EndedAt.lt(cutoff))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    participant::Entity::delete_many()
+        .filter(participant::Column::SessionId.is_in(ids.clone()))
+        .exec(db)
+        .await?;
+    let deleted = session::Entity::delete_many()
+        .filter(session::Column::Id.is_in(ids))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
+fn to_row(session_id: &str, position: usize, p: &Participant) -> participant::Model {
+    let (status, cause) = match p.status {
+        Status::Initial => ("Initial", None),
+        Status::Connected => ("Connected", None),
+        Status::Terminated(c) => ("Terminated", Some(cause_name(c))),
+    };
+    participant::Model {
+        id: p.id.clone(),
+        session_id: session_id.to_string(),
+        position: position as i32,
+        address: p.address.clone(),
+        name: p.name.clone(),
+        status: status.into(),
+        cause: cause.map(str::to_string),
+        dialled: p.dialled,
+        client_correlator: p.client_correlator.clone(),
+        started_at: p.started_at,
+        ended_at: p.ended_at,
+    }
+}
+
+fn to_domain(row: participant::Model) -> Participant {
+    let status = match (row.status.as_str(), row.cause.as_deref()) {
+        ("Connected", _) => Status::Connected,
+        ("Terminated", cause) => {
+            Status::Terminated(cause.and_then(cause_from_name).unwrap_or(Cause::Aborted))
+        }
+        _ => Status::Initial,
+    };
+    Participant {
+        id: row.id,
+        address: row.address,
+        name: row.name,
+        status,
+        dialled: row.dialled,
+        started_at: row.started_at,
+        ended_at: row.ended_at,
+        client_correlator: row.client_correlator,
+    }
+}
+
+const CAUSES: [(Cause, &str); 5] = [
+    (Cause::NoAnswer, "NoAnswer"),
+    (Cause::Busy, "Busy"),
+    (Cause::NotReachable, "NotReachable"),
+    (Cause::HangUp, "HangUp"),
+    (Cause::Aborted, "Aborted"),
+];
+
+fn cause_name(cause: Cause) -> &'static str {
+    CAUSES
+        .iter()
+        .find(|(c, _)| *c == cause)
+        .map_or("Aborted", |(_, n)| n)
+}
+
+fn cause_from_name(name: &str) -> Option<Cause> {
+    CAUSES.iter().find(|(_, n)| *n == name).map(|(c, _)| *c)
+}

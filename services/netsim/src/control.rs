@@ -1,0 +1,100 @@
+//! The control API, for tests and sandbox users: replace or read the rules, make a
+//! connected participant hang up, read the command log. JSON in and out; unknown fields
+//! are refused; every refusal is a 4xx with `{"error": "<message>"}`.
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{FromRequest, Path, Query, Request, State, rejection::QueryRejection},
+    routing::{get, post},
+};
+use parlay_model::Address;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::{Shared, calls, error::Error, log::LogEntry, rules::RuleSet};
+
+/// The control routes, with their state bound.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/netsim/v1/rules", get(get_rules).put(put_rules))
+        .route("/netsim/v1/calls/{call_session_id}/hangup", post(hangup))
+        .route("/netsim/v1/log", get(get_log))
+        .with_state(shared)
+}
+
+/// A JSON body whose refusals are [`Error`]s (axum's own `Json` answers in plain text).
+struct Body<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Error::Rejected(e.status(), e.body_text()))?;
+        serde_json::from_slice(&bytes)
+            .map(Body)
+            .map_err(|e| Error::BadRequest(format!("invalid body: {e}")))
+    }
+}
+
+async fn put_rules(
+    State(shared): State<Arc<Shared>>,
+    Body(set): Body<RuleSet>,
+) -> Result<Json<RuleSet>, Error> {
+    set.validate().map_err(Error::BadRequest)?;
+    shared.lock().rules = set.rules.clone();
+    tracing::info!(rules = set.rules.len(), "rules replaced");
+    Ok(Json(set))
+}
+
+async fn get_rules(State(shared): State<Arc<Shared>>) -> Json<RuleSet> {
+    let rules = shared.lock().rules.clone();
+    Json(RuleSet { rules })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HangupRequest {
+    participant_address: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HangupResponse {
+    hung_up: Vec<String>,
+}
+
+async fn hangup(
+    State(shared): State<Arc<Shared>>,
+    Path(call_session_id): Path<String>,
+    Body(request): Body<HangupRequest>,
+) -> Result<Json<HangupResponse>, Error> {
+    let address = Address::parse(&request.participant_address)
+        .map_err(|e| Error::BadRequest(format!("participantAddress: {e}")))?;
+    let span = tracing::info_span!("netsim.hangup", call_session_id = %call_session_id);
+    let hung_up = span.in_scope(|| calls::hang_up(&shared, &call_session_id, address.as_str()))?;
+    Ok(Json(HangupResponse { hung_up }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LogQuery {
+    call_session_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct LogResponse {
+    commands: Vec<LogEntry>,
+}
+
+async fn get_log(
+    State(shared): State<Arc<Shared>>,
+    query: Result<Query<LogQuery>, QueryRejection>,
+) -> Result<Json<LogResponse>, Error> {
+    let Query(query) = query.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let commands = shared.lock().log.entries(query.call_session_id.as_deref());
+    Ok(Json(LogResponse { commands }))
+}

@@ -1,0 +1,6 @@
+//! Netsim seen from outside: commands in over an in-process bus, leg events captured by a
+//! consumer of our own, the control API driven through its router.
+
+mod calls;
+mod control;
+mod harness;
