@@ -1,1 +1,115 @@
-//! placeholder
+//! Notification dispatch, domain-agnostic. notify takes `NotificationJob`s from the bus
+//! (`notify.>`), stores each before acknowledging it, POSTs it to the application's URL,
+//! retries failures with exponential back-off and jitter until the job expires, and records
+//! every attempt. Delivery is at-least-once, with the job id in the
+//! [`NOTIFICATION_ID_HEADER`] of every attempt so applications can drop duplicates.
+//!
+//! Nothing is lost on a crash: a job is acknowledged on the bus only once stored, and a
+//! stored job is attempted under a lease that any instance may take over once it expires.
+#![forbid(unsafe_code)]
+
+mod consumer;
+pub mod convert;
+pub mod deliver;
+mod dispatcher;
+pub mod entity;
+pub mod error;
+pub mod migration;
+pub mod schedule;
+pub mod store;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use parlay_kit::bus::{ConsumerSpec, SharedBus};
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use error::{Error, Result};
+
+/// The header carrying the job id on every attempt of a notification.
+pub const NOTIFICATION_ID_HEADER: &str = "x-parlay-notification-id";
+
+/// The durable consumer group notify replicas share.
+pub const CONSUMER_GROUP: &str = "notify-jobs";
+
+/// The subjects notify consumes.
+pub const SUBJECT_FILTER: &str = "notify.>";
+
+/// How long a delivery may stay unacknowledged before the bus offers it again.
+const ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// notify's migrations: the kit's tables, then notify's own.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(parlay_kit::migration::KitTables),
+            Box::new(migration::NotifyTables),
+        ]
+    }
+}
+
+/// A running notify: the bus consumer and the dispatcher.
+pub struct Notify {
+    consumer: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
+}
+
+impl Notify {
+    /// Subscribes (durable "notify-jobs", filter "notify.>", ack_wait 30 s), spawns the
+    /// consumer and the dispatcher, returns once subscribed.
+    pub async fn start(
+        config: &parlay_kit::Config,
+        db: DatabaseConnection,
+        bus: SharedBus,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Notify> {
+        let settings = config.notify.clone();
+        if settings.attempt_timeout_ms >= settings.lease_secs.saturating_mul(1000) {
+            tracing::warn!(
+                attempt_timeout_ms = settings.attempt_timeout_ms,
+                lease_secs = settings.lease_secs,
+                "notify.lease_secs should exceed the attempt timeout; replicas may attempt a job twice at once"
+            );
+        }
+        let sender = deliver::Sender::new(&settings).context("building notify's HTTP client")?;
+        let deliveries = bus
+            .consume(ConsumerSpec {
+                durable: CONSUMER_GROUP.into(),
+                filter: SUBJECT_FILTER.into(),
+                ack_wait: ACK_WAIT,
+            })
+            .await
+            .context("subscribing to notification jobs")?;
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let consumer = consumer::Consumer {
+            db: db.clone(),
+            max_age: Duration::from_secs(settings.max_age_secs),
+            wake: Arc::clone(&wake),
+        };
+        let dispatcher = dispatcher::Dispatcher {
+            db,
+            sender,
+            config: settings,
+            wake,
+        };
+        Ok(Notify {
+            consumer: tokio::spawn(consumer.run(deliveries, shutdown.clone())),
+            dispatcher: tokio::spawn(dispatcher.run(shutdown)),
+        })
+    }
+
+    /// Waits until the consumer and dispatcher have stopped after shutdown (in-flight
+    /// attempts finish or time out first).
+    pub async fn join(self) {
+        for (name, task) in [("consumer", self.consumer), ("dispatcher", self.dispatcher)] {
+            if let Err(e) = task.await {
+                tracing::error!(task = name, error = %e, "notify task ended abnormally");
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The dispatcher: claims due jobs with a lease, so replicas sharing a database never make
+//! the same attempt at once, runs at most `concurrency` attempts at a time, records each
+//! attempt and schedules the next. Woken by the consumer when a job arrives; otherwise it
+//! sleeps until the next job falls due (at most [`MAX_IDLE`], which also bounds how late a
+//! lease left by a crashed replica is noticed).
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use parlay_kit::config::NotifyConfig;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::{sync::Notify as Wake, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{
+    deliver::{Outcome, Request, Sender},
+    entity::job,
+    schedule::{self, Backoff, Next},
+    store,
+};
+
+/// Longest sleep between two looks at the table.
+pub const MAX_IDLE: Duration = Duration::from_secs(1);
+
+/// Shared by the dispatcher and its attempt tasks.
+pub struct Dispatcher {
+    /// notify's database.
+    pub db: DatabaseConnection,
+    /// The HTTP client.
+    pub sender: Sender,
+    /// notify's settings.
+    pub config: NotifyConfig,
+    /// Signalled when a new job was stored.
+    pub wake: Arc<Wake>,
+}
+
+impl Dispatcher {
+    /// Runs until `shutdown`, then waits for the attempts in flight (each bounded by the
+    /// attempt timeout).
+    pub async fn run(self, shutdown: CancellationToken) {
+        let this = Arc::new(self);
+        let mut inflight = JoinSet::new();
+        let mut error_wait = Duration::from_millis(100);
+        while !shutdown.is_cancelled() {
+            let wait = match this.fill(&mut inflight, &shutdown).await {
+                Ok(wait) => {
+                    error_wait = Duration::from_millis(100);
+                    wait
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "notify dispatcher could not read its jobs");
+                    error_wait = (error_wait * 2).min(Duration::from_secs(5));
+                    error_wait
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = this.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                Some(done) = inflight.join_next(), if !inflight.is_empty() => log_panic(done),
+            }
+        }
+        while let Some(done) = inflight.join_next().await {
+            log_panic(done);
+        }
+    }
+
+    /// Claims due jobs into the free slots; returns how long to sleep unless woken.
+    async fn fill(
+        self: &Arc<Self>,
+        inflight: &mut JoinSet<()>,
+        shutdown: &CancellationToken,
+    ) -> Result<Duration, DbErr> {
+        let free = self.config.concurrency.saturating_sub(inflight.len());
+        if free == 0 {
+            // Woken by the next attempt that ends.
+            return Ok(MAX_IDLE);
+        }
+        let now = store::now();
+        for job in store::due(&self.db, now, free as u64).await? {
+            if shutdown.is_cancelled() {
+                return Ok(Duration::ZERO);
+            }
+            let lease_until = store::after(now, self.config.lease_secs);
+            if store::claim(&self.db, &job, now, lease_until).await? {
+                let this = Arc::clone(self);
+                inflight.spawn(async move { this.attempt(job, lease_until).await });
+            }
+        }
+        if inflight.len() >= self.config.concurrency {
+            return Ok(MAX_IDLE);
+        }
+        let now = store::now();
+        Ok(match store::next_due(&self.db, now).await? {
+            Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO).min(MAX_IDLE),
+            None => MAX_IDLE,
+        })
+    }
+
+    /// Makes one attempt of a claimed job and records it.
+    async fn attempt(self: Arc<Self>, job: job::Model, lease_until: DateTime<Utc>) {
+        let number = job.attempts.saturating_add(1);
+        let span = tracing::info_span!(
+            "notify.deliver",
+            job_id = %job.job_id,
+            application_id = %job.application_id,
+            resource_kind = %job.resource_kind,
+            resource_id = %job.resource_id,
+            attempt = number,
+        );
+        parlay_kit::telemetry::set_remote_parent(&span, job.traceparent.as_deref());
+        self.attempt_in_span(job, lease_until, number)
+            .instrument(span)
+            .await;
+    }
+
+    async fn attempt_in_span(&self, mut job: job::Model, lease_until: DateTime<Utc>, number: i32) {
+        if job.expires_at <= store::now() {
+            tracing::warn!("notification expired before it could be attempted; abandoned");
+            if let Err(e) = store::expire(&self.db, &job, lease_until).await {
+                tracing::warn!(error = %e, "could not mark the job expired; retried after its lease");
+            }
+            return;
+        }
+        let attempt = self
+            .sender
+            .send(Request {
+                url: &job.notify_url,
+                body: std::mem::take(&mut job.body).into(),
+                content_type: &job.content_type,
+                notification_id: &job.job_id,
+                traceparent: job.traceparent.as_deref(),
+            })
+            .await;
+        let permanent = matches!(
+            attempt.outcome,
+            Outcome::Failed {
+                permanent: true,
+                ..
+            }
+        );
+        let finished = Utc::now();
+        let backoff = Backoff {
+            initial_ms: self.config.initial_backoff_ms,
+            max_ms: self.config.max_backoff_ms,
+        };
+        let next = schedule::next_step(
+            attempt.delivered(),
+            permanent,
+            number.max(1).unsigned_abs(),
+            finished,
+            job.expires_at,
+            backoff,
+            &mut rand::rng(),
+        );
+        if let Err(e) = store::record(&self.db, &job, lease_until, number, &attempt, next).await {
+            tracing::warn!(error = %e, "could not record the attempt; retried after its lease");
+            return;
+        }
+        let (status, error) = match &attempt.outcome {
+            Outcome::Answered { status, .. } => (Some(*status), None),
+            Outcome::Failed { error, .. } => (None, Some(error.as_str())),
+        };
+        match next {
+            Next::Delivered => {
+                metrics::counter!("parlay_notify_attempts_total", "outcome" => "delivered")
+                    .increment(1);
+                let age = (finished - job.created_at).to_std().unwrap_or_default();
+                metrics::histogram!("parlay_notify_delivery_seconds").record(age.as_secs_f64());
+                tracing::debug!(status, "notification delivered");
+            }
+            Next::Retry(at) => {
+                metrics::counter!("parlay_notify_attempts_total", "outcome" => "failed")
+                    .increment(1);
+                tracing::debug!(status, error, next_attempt_at = %at, "notification attempt failed; will retry");
+            }
+            Next::Expired => {
+                metrics::counter!("parlay_notify_attempts_total", "outcome" => "expired")
+                    .increment(1);
+                tracing::warn!(status, error, expires_at = %job.expires_at, "notification abandoned after its last attempt");
+            }
+        }
+    }
+}
+
+fn log_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done
+        && e.is_panic()
+    {
+        tracing::error!(error = %e, "a notification attempt panicked; retried after its lease");
+    }
+}

@@ -1,0 +1,61 @@
+//! The `notify_jobs` table: a stored notification job, its delivery state and its lease.
+
+use sea_orm::entity::prelude::*;
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Status {
+    /// Waiting for its next attempt (or in one, while leased).
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// The application answered 2xx.
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    /// Abandoned: the next attempt would have come after `expires_at`.
+    #[sea_orm(string_value = "expired")]
+    Expired,
+}
+
+/// One notification job.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "notify_jobs")]
+pub struct Model {
+    /// The job's stable id, sent as the notification id header on every attempt.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub job_id: String,
+    /// The application the notification belongs to.
+    pub application_id: String,
+    /// Where to POST it.
+    pub notify_url: String,
+    /// The rendered body, sent as is.
+    pub body: Vec<u8>,
+    /// The body's `Content-Type`.
+    pub content_type: String,
+    /// Correlation for logs and support (`callSession`, …).
+    pub resource_kind: String,
+    /// Correlation for logs and support (the session id, …).
+    pub resource_id: String,
+    /// W3C trace context of the publisher.
+    pub traceparent: Option<String>,
+    /// When the publishing service created the job.
+    pub created_at: ChronoDateTimeUtc,
+    /// No attempt is scheduled after this.
+    pub expires_at: ChronoDateTimeUtc,
+    /// Delivery state.
+    pub status: Status,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// When the job is due for its next attempt.
+    pub next_attempt_at: ChronoDateTimeUtc,
+    /// Set while a dispatcher holds the job; another may take it over after this time.
+    pub lease_until: Option<ChronoDateTimeUtc>,
+    /// When the application accepted it.
+    pub delivered_at: Option<ChronoDateTimeUtc>,
+}
+
+/// No relations: attempts refer to jobs by id only.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

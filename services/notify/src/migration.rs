@@ -1,0 +1,89 @@
+//! notify's schema: `notify_jobs` and `notify_attempts`, backend-neutral (SQLite and
+//! PostgreSQL run the same migration).
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+/// Creates `notify_jobs`, `notify_attempts` and the indexes the dispatcher's queries use.
+pub struct NotifyTables;
+
+impl MigrationName for NotifyTables {
+    fn name(&self) -> &str {
+        "m20261201_000001_notify_jobs_attempts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for NotifyTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("notify_jobs")
+                    .if_not_exists()
+                    .col(string("job_id").primary_key())
+                    .col(string("application_id"))
+                    .col(text("notify_url"))
+                    .col(blob("body"))
+                    .col(string("content_type"))
+                    .col(string("resource_kind"))
+                    .col(string("resource_id"))
+                    .col(text_null("traceparent"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("expires_at"))
+                    .col(string("status"))
+                    .col(integer("attempts"))
+                    .col(timestamp_with_time_zone("next_attempt_at"))
+                    .col(timestamp_with_time_zone_null("lease_until"))
+                    .col(timestamp_with_time_zone_null("delivered_at"))
+                    .to_owned(),
+            )
+            .await?;
+        // The dispatcher looks for due jobs: pending, ordered by next attempt.
+        manager
+            .create_index(
+                Index::create()
+                    .name("notify_jobs_due")
+                    .table("notify_jobs")
+                    .if_not_exists()
+                    .col("status")
+                    .col("next_attempt_at")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("notify_attempts")
+                    .if_not_exists()
+                    .col(big_pk_auto("id"))
+                    .col(string("job_id"))
+                    .col(integer("attempt"))
+                    .col(timestamp_with_time_zone("started_at"))
+                    .col(big_integer("duration_ms"))
+                    .col(integer_null("http_status"))
+                    .col(text_null("error"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("notify_attempts_job")
+                    .table("notify_attempts")
+                    .if_not_exists()
+                    .col("job_id")
+                    .col("attempt")
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("notify_attempts").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("notify_jobs").to_owned())
+            .await
+    }
+}

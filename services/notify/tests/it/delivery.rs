@@ -1,0 +1,114 @@
+//! First-attempt delivery: headers, body, de-duplication, bad payloads.
+
+use bytes::Bytes;
+use parlay_kit::bus::{Bus, Envelope};
+use parlay_notify::{NOTIFICATION_ID_HEADER, entity::job::Status};
+
+use crate::{
+    harness::{Backend, Harness, TRACEPARENT, attempts, config, job, job_row, until_status},
+    receiver::Receiver,
+};
+
+on_both_backends!(
+    delivered_once_with_headers_and_body,
+    same_job_published_twice_is_delivered_once,
+    bad_payloads_are_acknowledged_and_dropped,
+    traceparent_can_be_turned_off,
+);
+
+async fn delivered_once_with_headers_and_body(backend: Backend) {
+    let receiver = Receiver::start([]).await;
+    let h = Harness::start(backend, &config()).await;
+    let job = job(receiver.url("/hooks/calls"));
+    h.publish(&job).await;
+
+    // Stored as published, before any acknowledgement.
+    let stored = job_row(&h.db, &job.job_id).await.expect("stored on ack");
+    assert_eq!(stored.notify_url, job.notify_url);
+    assert_eq!(stored.body, job.body);
+    assert_eq!(stored.application_id, "app1");
+    assert_eq!(stored.resource_kind, "callSession");
+    assert_eq!(stored.resource_id, "cs123");
+    assert_eq!(stored.traceparent.as_deref(), Some(TRACEPARENT));
+
+    let row = until_status(&h.db, &job.job_id, Status::Delivered).await;
+    assert_eq!(row.attempts, 1);
+    assert_eq!(row.lease_until, None);
+    assert!(row.delivered_at.is_some());
+
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let r = &requests[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, "/hooks/calls");
+    assert_eq!(r.body, Bytes::from(job.body.clone()));
+    assert_eq!(r.header("content-type"), "application/json; charset=utf-8");
+    assert_eq!(r.header("accept"), "application/json");
+    assert_eq!(r.header(NOTIFICATION_ID_HEADER), job.job_id);
+    assert_eq!(r.header("traceparent"), TRACEPARENT);
+
+    let tried = attempts(&h.db, &job.job_id).await;
+    assert_eq!(tried.len(), 1);
+    assert_eq!((tried[0].attempt, tried[0].http_status), (1, Some(200)));
+    assert_eq!(tried[0].error, None);
+    h.finish().await;
+}
+
+async fn same_job_published_twice_is_delivered_once(backend: Backend) {
+    let receiver = Receiver::start([]).await;
+    let h = Harness::start(backend, &config()).await;
+    let job = job(receiver.url("/hooks/dup"));
+    h.publish(&job).await;
+    h.publish(&job).await;
+    until_status(&h.db, &job.job_id, Status::Delivered).await;
+    // A redelivery after the delivery changes nothing either.
+    h.publish(&job).await;
+    // A later job delivered shows the dispatcher has had every chance to resend.
+    let sentinel = crate::harness::job(receiver.url("/hooks/sentinel"));
+    h.publish(&sentinel).await;
+    until_status(&h.db, &sentinel.job_id, Status::Delivered).await;
+
+    assert_eq!(receiver.for_id(&job.job_id).len(), 1);
+    assert_eq!(attempts(&h.db, &job.job_id).await.len(), 1);
+    assert_eq!(job_row(&h.db, &job.job_id).await.unwrap().attempts, 1);
+    h.finish().await;
+}
+
+async fn bad_payloads_are_acknowledged_and_dropped(backend: Backend) {
+    let receiver = Receiver::start([]).await;
+    let h = Harness::start(backend, &config()).await;
+    // `publish` returns only once notify acknowledged, so returning at all is the check.
+    let garbage = Envelope {
+        subject: "notify.test".into(),
+        id: "garbage".into(),
+        payload: Bytes::from_static(b"\xff\xff\xff not protobuf"),
+        traceparent: None,
+    };
+    h.bus.publish(garbage).await.unwrap();
+    let mut no_url = job(String::new());
+    h.publish(&no_url).await;
+    no_url.job_id.clear();
+    no_url.notify_url = receiver.url("/x");
+    h.publish(&no_url).await;
+    assert!(job_row(&h.db, "garbage").await.is_none());
+
+    let good = job(receiver.url("/hooks/ok"));
+    h.publish(&good).await;
+    until_status(&h.db, &good.job_id, Status::Delivered).await;
+    assert_eq!(receiver.requests().len(), 1);
+    h.finish().await;
+}
+
+async fn traceparent_can_be_turned_off(backend: Backend) {
+    let receiver = Receiver::start([]).await;
+    let mut config = config();
+    config.notify.send_traceparent = false;
+    let h = Harness::start(backend, &config).await;
+    let job = job(receiver.url("/hooks/quiet"));
+    h.publish(&job).await;
+    until_status(&h.db, &job.job_id, Status::Delivered).await;
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].headers.get("traceparent").is_none());
+    h.finish().await;
+}
