@@ -1,1 +1,6 @@
-fn main() {}
+//! The `parlay` binary: see `parlay --help`.
+#![forbid(unsafe_code)]
+
+fn main() -> std::process::ExitCode {
+    parlay::cli::main()
+}

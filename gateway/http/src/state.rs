@@ -1,0 +1,42 @@
+//! What every handler shares: the settings it needs, the database of applications, the key
+//! cache and the service clients.
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::DatabaseConnection;
+
+use crate::{Upstreams, auth::KeyCache};
+
+/// Handler state; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    /// `{public}/{apiVersion}`: what every `resourceURL` starts with.
+    pub api_root: Arc<str>,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Deadline of one gRPC call (at least a second: 0 would fail every call).
+    pub upstream_timeout: Duration,
+    /// The applications and their key hashes.
+    pub db: DatabaseConnection,
+    /// Recently authenticated keys.
+    pub keys: Arc<KeyCache>,
+    /// The services.
+    pub upstreams: Upstreams,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        config: &parlay_kit::Config,
+        db: DatabaseConnection,
+        upstreams: Upstreams,
+    ) -> AppState {
+        AppState {
+            api_root: config.api_root().into(),
+            max_body_bytes: config.gateway.max_body_bytes,
+            upstream_timeout: Duration::from_secs(config.gateway.upstream_timeout_secs.max(1)),
+            db,
+            keys: Arc::new(KeyCache::default()),
+            upstreams,
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The gRPC clients of the services behind the gateway, and how one call is made: with the
+//! application id and trace context in metadata, and a deadline enforced here.
+//!
+//! No `grpc-timeout` is sent: a tonic server answers an expired one with `Cancelled`, which
+//! would race the local deadline and turn a 503 into a 500. Dropping the call at the
+//! deadline resets the HTTP/2 stream, which cancels the handler on the service just as well.
+
+use std::{future::Future, time::Duration};
+
+use parlay_proto::call::v1::third_party_call_client::ThirdPartyCallClient;
+use tonic::{
+    Status,
+    transport::{Channel, Endpoint},
+};
+
+/// How long dialling a service may take before the call fails as unavailable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One client per service. Cloning is cheap: clones share the channel.
+#[derive(Clone)]
+pub struct Upstreams {
+    /// The call service (Third Party Call).
+    pub call: ThirdPartyCallClient<Channel>,
+}
+
+impl Upstreams {
+    /// Lazily connecting channels (the gateway starts before the services answer).
+    pub fn connect_lazy(call_url: &str) -> Result<Upstreams, tonic::transport::Error> {
+        let call = Endpoint::from_shared(call_url.to_owned())?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .connect_lazy();
+        Ok(Upstreams {
+            call: ThirdPartyCallClient::new(call),
+        })
+    }
+}
+
+/// Awaits a gRPC call for at most `timeout`; running out counts as `DeadlineExceeded`.
+pub(crate) async fn within<T>(
+    timeout: Duration,
+    call: impl Future<Output = Result<tonic::Response<T>, Status>>,
+) -> Result<T, Status> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(reply) => reply.map(tonic::Response::into_inner),
+        Err(_) => Err(Status::deadline_exceeded("upstream timeout")),
+    }
+}

@@ -1,0 +1,110 @@
+//! Field rules shared by the API families. Everything here runs before any gRPC call, so a
+//! request refused here has changed nothing.
+//!
+//! Addresses: `acr:Authorization` stands for the user the key is bound to (see
+//! [`App::bound_user`]); a key bound to no single user cannot use it (403 POL0002). Other
+//! `acr:` references are refused as unusable addresses (400 SVC0004): the suite has no
+//! resolver for operator-issued anonymous references.
+
+use http::Uri;
+use parlay_model::{
+    Address,
+    common::{CallbackReference, ChargingInformation},
+};
+use parlay_proto::common::v1::Callback;
+
+use crate::{apps::App, error::ApiError};
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+/// Longest free text (names, correlators) accepted, in characters.
+pub(crate) const MAX_TEXT_CHARS: usize = 256;
+
+/// `raw` as the services should see it: syntax checked, `acr:Authorization` resolved.
+///
+/// * not a valid `tel:`/`sip:`/`acr:` URI → 400 SVC0004 [`field`];
+/// * `acr:Authorization` without a bound user → 403 POL0002 ["acr:Authorization"];
+/// * any other `acr:` → 400 SVC0004 [`field`].
+pub(crate) fn user_address(app: &App, raw: &str, field: &str) -> Result<String, ApiError> {
+    let address = Address::parse(raw).map_err(|_| ApiError::of("SVC0004", [field]))?;
+    if address.is_acr_authorization() {
+        return app
+            .bound_user()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::of("POL0002", ["acr:Authorization"]));
+    }
+    match address {
+        Address::Acr(_) => Err(ApiError::of("SVC0004", [field])),
+        Address::Tel(s) | Address::Sip(s) => Ok(s),
+    }
+}
+
+/// Do two addresses name the same user? The scheme compares without regard to case.
+pub(crate) fn same_address(a: &str, b: &str) -> bool {
+    match (a.split_once(':'), b.split_once(':')) {
+        (Some((sa, ra)), Some((sb, rb))) => sa.eq_ignore_ascii_case(sb) && ra == rb,
+        _ => a == b,
+    }
+}
+
+/// An optional free text of at most [`MAX_TEXT_CHARS`] characters, else 400 SVC0002 [`field`].
+pub(crate) fn short_text(value: Option<String>, field: &str) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(text) if text.chars().count() > MAX_TEXT_CHARS => {
+            Err(ApiError::of("SVC0002", [field]))
+        }
+        other => Ok(other),
+    }
+}
+
+/// An optional `clientCorrelator`: when present, 1 to [`MAX_TEXT_CHARS`] characters.
+pub(crate) fn client_correlator(value: Option<String>) -> Result<Option<String>, ApiError> {
+    const FIELD: &str = "clientCorrelator";
+    match short_text(value, FIELD)? {
+        Some(c) if c.is_empty() => Err(ApiError::of("SVC0002", [FIELD])),
+        other => Ok(other),
+    }
+}
+
+/// The suite charges nothing: `charging` present → 403 POL0008 ["charging"].
+pub(crate) fn no_charging(charging: Option<&ChargingInformation>) -> Result<(), ApiError> {
+    match charging {
+        Some(_) => Err(ApiError::of("POL0008", ["charging"])),
+        None => Ok(()),
+    }
+}
+
+/// An optional `callbackReference` as the services take it.
+///
+/// * `notifyURL` must be an absolute `http`/`https` URL with a host, else 400 SVC0002 ["notifyURL"];
+/// * `notificationFormat`, when present, must be `JSON` (any case), else 400 SVC0002
+///   ["notificationFormat"]: the suite sends no XML.
+pub(crate) fn callback(reference: Option<CallbackReference>) -> Result<Option<Callback>, ApiError> {
+    let Some(reference) = reference else {
+        return Ok(None);
+    };
+    if !is_notify_url(&reference.notify_url) {
+        return Err(ApiError::of("SVC0002", ["notifyURL"]));
+    }
+    if let Some(format) = &reference.notification_format
+        && !format.eq_ignore_ascii_case("JSON")
+    {
+        return Err(ApiError::of("SVC0002", ["notificationFormat"]));
+    }
+    Ok(Some(Callback {
+        notify_url: reference.notify_url,
+        callback_data: reference.callback_data,
+    }))
+}
+
+/// An absolute `http`/`https` URL with a non-empty host.
+fn is_notify_url(url: &str) -> bool {
+    let Ok(uri) = url.parse::<Uri>() else {
+        return false;
+    };
+    let web = uri
+        .scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
+    web && uri.host().is_some_and(|h| !h.is_empty())
+}

@@ -1,0 +1,259 @@
+//! Starting the components. Embedded (`up`): in-process bus, a SQLite file per service in
+//! the data directory, the call service's gRPC on an ephemeral loopback port that the
+//! gateway dials, netsim's control API on the admin listener. Distributed (`serve`): one
+//! component, NATS JetStream, the configured database.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use parlay_kit::{
+    Config,
+    admin::{self, ReadyCheck},
+    bus::{self, SharedBus},
+    db,
+};
+use tokio::{net::TcpListener, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+/// A component `parlay serve` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    Gateway,
+    Call,
+    Notify,
+    Netsim,
+}
+
+/// A running suite or component: its bound addresses, and its tasks.
+pub struct Served {
+    /// The gateway's ParlayREST listener (when the gateway runs here).
+    pub http: Option<SocketAddr>,
+    /// The admin listener.
+    pub admin: SocketAddr,
+    /// The call service's gRPC listener (when it runs here).
+    pub grpc: Option<SocketAddr>,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Served {
+    /// Asks everything to drain and stop.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Waits until every task stopped; the first error, if any.
+    pub async fn join(mut self) -> anyhow::Result<()> {
+        let mut result = Ok(());
+        while let Some(done) = self.tasks.join_next().await {
+            let outcome = done.map_err(anyhow::Error::from).and_then(|r| r);
+            if let Err(e) = outcome {
+                self.shutdown.cancel();
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+        }
+        result
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({what})"))
+}
+
+/// Runs every component in this process (embedded mode).
+pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Result<Served> {
+    let http = bind(config.http_addr, "HTTP").await?;
+    let admin_listener = bind(config.admin_addr, "admin").await?;
+    let http_addr = http.local_addr()?;
+    // The public URL follows the port actually bound (port 0 in tests).
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{http_addr}"));
+    }
+    let bus = bus::connect(&config).await?;
+    let mut tasks = JoinSet::new();
+
+    let call_db =
+        db::connect_and_migrate::<parlay_call::Migrator>(&db::url_for(&config, "call")).await?;
+    let notify_db =
+        db::connect_and_migrate::<parlay_notify::Migrator>(&db::url_for(&config, "notify")).await?;
+    let gateway_db =
+        db::connect_and_migrate::<parlay_gateway::Migrator>(&db::url_for(&config, "gateway"))
+            .await?;
+
+    let netsim = parlay_netsim::Netsim::start(&config, bus.clone(), shutdown.clone()).await?;
+    let notify =
+        parlay_notify::Notify::start(&config, notify_db.clone(), bus.clone(), shutdown.clone())
+            .await?;
+    tasks.spawn(async move {
+        notify.join().await;
+        Ok(())
+    });
+    let grpc_listener = bind(([127, 0, 0, 1], 0).into(), "call gRPC").await?;
+    let grpc_addr = grpc_listener.local_addr()?;
+    spawn_call(
+        &mut tasks,
+        &config,
+        call_db.clone(),
+        bus.clone(),
+        grpc_listener,
+        shutdown.clone(),
+    )
+    .await?;
+
+    let upstreams = parlay_gateway::Upstreams::connect_lazy(&format!("http://{grpc_addr}"))?;
+    let router = parlay_gateway::router(&config, gateway_db.clone(), upstreams);
+    tasks.spawn(serve_http(http, router, shutdown.clone()));
+
+    let checks = vec![
+        ReadyCheck::database(call_db),
+        ReadyCheck::database(notify_db),
+        ReadyCheck::database(gateway_db),
+        ReadyCheck::bus(bus),
+    ];
+    let admin_router = admin::router(checks).merge(netsim.control_router());
+    let admin_addr = admin_listener.local_addr()?;
+    tasks.spawn(serve_http(admin_listener, admin_router, shutdown.clone()));
+    tracing::info!(%http_addr, %admin_addr, "parlay is up (embedded mode)");
+    Ok(Served {
+        http: Some(http_addr),
+        admin: admin_addr,
+        grpc: Some(grpc_addr),
+        shutdown,
+        tasks,
+    })
+}
+
+/// Runs one component (distributed mode).
+pub async fn serve(
+    service: Service,
+    mut config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Served> {
+    let admin_listener = bind(config.admin_addr, "admin").await?;
+    let mut tasks = JoinSet::new();
+    let mut served = Served {
+        http: None,
+        admin: admin_listener.local_addr()?,
+        grpc: None,
+        shutdown: shutdown.clone(),
+        tasks: JoinSet::new(),
+    };
+    let bus_for = |config: &Config| {
+        let config = config.clone();
+        async move {
+            anyhow::ensure!(
+                config.nats_url.is_some(),
+                "PARLAY_NATS_URL must be set to serve a service on its own (distributed mode)"
+            );
+            Ok::<SharedBus, anyhow::Error>(bus::connect(&config).await?)
+        }
+    };
+    let (checks, extra) = match service {
+        Service::Gateway => {
+            let http = bind(config.http_addr, "HTTP").await?;
+            served.http = Some(http.local_addr()?);
+            if config.public_url.is_none() {
+                config.public_url = Some(format!("http://{}", http.local_addr()?));
+            }
+            let db = db::connect_and_migrate::<parlay_gateway::Migrator>(&db::url_for(
+                &config, "gateway",
+            ))
+            .await?;
+            let upstreams = parlay_gateway::Upstreams::connect_lazy(&config.call_grpc_url)?;
+            tasks.spawn(serve_http(
+                http,
+                parlay_gateway::router(&config, db.clone(), upstreams),
+                shutdown.clone(),
+            ));
+            (vec![ReadyCheck::database(db)], None)
+        }
+        Service::Call => {
+            let bus = bus_for(&config).await?;
+            let db =
+                db::connect_and_migrate::<parlay_call::Migrator>(&db::url_for(&config, "call"))
+                    .await?;
+            let grpc = bind(config.grpc_addr, "gRPC").await?;
+            served.grpc = Some(grpc.local_addr()?);
+            spawn_call(
+                &mut tasks,
+                &config,
+                db.clone(),
+                bus.clone(),
+                grpc,
+                shutdown.clone(),
+            )
+            .await?;
+            (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
+        }
+        Service::Notify => {
+            let bus = bus_for(&config).await?;
+            let db =
+                db::connect_and_migrate::<parlay_notify::Migrator>(&db::url_for(&config, "notify"))
+                    .await?;
+            let notify =
+                parlay_notify::Notify::start(&config, db.clone(), bus.clone(), shutdown.clone())
+                    .await?;
+            tasks.spawn(async move {
+                notify.join().await;
+                Ok(())
+            });
+            (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
+        }
+        Service::Netsim => {
+            let bus = bus_for(&config).await?;
+            let netsim =
+                parlay_netsim::Netsim::start(&config, bus.clone(), shutdown.clone()).await?;
+            (vec![ReadyCheck::bus(bus)], Some(netsim.control_router()))
+        }
+    };
+    let mut admin_router = admin::router(checks);
+    if let Some(extra) = extra {
+        admin_router = admin_router.merge(extra);
+    }
+    tasks.spawn(serve_http(admin_listener, admin_router, shutdown));
+    served.tasks = tasks;
+    tracing::info!(?service, admin = %served.admin, "parlay service started (distributed mode)");
+    Ok(served)
+}
+
+async fn spawn_call(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    config: &Config,
+    db: sea_orm::DatabaseConnection,
+    bus: SharedBus,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let call = parlay_call::CallService::start(config, db, bus, shutdown.clone()).await?;
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<parlay_proto::call::v1::third_party_call_server::ThirdPartyCallServer<parlay_call::CallGrpc>>()
+        .await;
+    let router = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(call.grpc());
+    tasks.spawn(async move {
+        router
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                shutdown.cancelled_owned(),
+            )
+            .await?;
+        call.join().await;
+        Ok(())
+    });
+    Ok(())
+}
+
+async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    parlay_kit::serve_http(listener, router, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,450 @@
+//! Starts the suite under test on port 0 with its own namespace (data directory; or bus
+//! prefix and PostgreSQL databases) and gives typed access to it: applications with keys,
+//! the netsim control API, and a bounded `eventually`.
+
+use std::{future::Future, time::Duration};
+
+use parlay::{Served, Service};
+use parlay_kit::Config;
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub const NATS_URL: &str = "nats://127.0.0.1:4222";
+
+pub fn pg_base() -> String {
+    std::env::var("PARLAY_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Embedded,
+    Distributed,
+}
+
+/// Runs a scenario once per mode, as two tests.
+macro_rules! both_modes {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$name(crate::harness::Mode::Embedded).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn distributed() {
+                super::$name(crate::harness::Mode::Distributed).await
+            }
+        })*
+    };
+}
+pub(crate) use both_modes;
+
+pub fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    if std::env::var_os("RUST_LOG").is_some() {
+        parlay_kit::telemetry::init("info", "parlay-e2e");
+    }
+}
+
+pub fn unique(prefix: &str) -> String {
+    let n: u64 = rand::rng().random();
+    format!("{prefix}{n:016x}")
+}
+
+/// A config for tests: ephemeral ports, quick retries, short leases.
+pub fn test_config() -> Config {
+    let mut c = Config::default();
+    c.http_addr = ([127, 0, 0, 1], 0).into();
+    c.admin_addr = ([127, 0, 0, 1], 0).into();
+    c.grpc_addr = ([127, 0, 0, 1], 0).into();
+    c.notify.initial_backoff_ms = 50;
+    c.notify.max_backoff_ms = 500;
+    c.notify.lease_secs = 2;
+    c.notify.attempt_timeout_ms = 2_000;
+    c.log = "warn".into();
+    c
+}
+
+/// Creates a fresh PostgreSQL database and returns its URL.
+pub async fn pg_database(name: &str) -> String {
+    let admin = parlay_kit::db::connect(&format!("{}/postgres", pg_base()))
+        .await
+        .unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    format!("{}/{name}", pg_base())
+}
+
+pub struct Suite {
+    pub mode: Mode,
+    /// `http://127.0.0.1:port/1`
+    pub api: String,
+    /// Where netsim's control API is.
+    pub admin: String,
+    /// The gateway's database URL (for creating applications).
+    pub gateway_db: String,
+    pub http: reqwest::Client,
+    /// Kept alive: dropping a `Served` aborts its tasks.
+    _parts: Vec<Served>,
+    pub shutdown: CancellationToken,
+    /// For distributed mode: the namespace and URLs, so a test can start more processes.
+    pub config: Config,
+}
+
+impl Suite {
+    pub async fn start(mode: Mode) -> Suite {
+        Self::start_parts(mode, true).await
+    }
+
+    /// Distributed mode without notify, for tests that run notify as a child process.
+    pub async fn start_without_notify() -> Suite {
+        Self::start_parts(Mode::Distributed, false).await
+    }
+
+    async fn start_parts(mode: Mode, with_notify: bool) -> Suite {
+        init();
+        let shutdown = CancellationToken::new();
+        let mut config = test_config();
+        let mut parts = Vec::new();
+        let (api, admin, gateway_db);
+        match mode {
+            Mode::Embedded => {
+                config.data_dir = std::env::temp_dir().join(unique("parlay-e2e-"));
+                let served = parlay::up(config.clone(), shutdown.clone()).await.unwrap();
+                api = format!("http://{}/1", served.http.unwrap());
+                admin = format!("http://{}", served.admin);
+                gateway_db = parlay_kit::db::url_for(&config, "gateway");
+                parts.push(served);
+            }
+            Mode::Distributed => {
+                let ns = unique("t");
+                // Every component renders URLs: they must all know the gateway's address.
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port();
+                config.http_addr = ([127, 0, 0, 1], port).into();
+                config.public_url = Some(format!("http://127.0.0.1:{port}"));
+                config.nats_url = Some(NATS_URL.into());
+                config.bus_prefix = ns.clone();
+                let with_db = |service: &str| {
+                    let name = format!("parlay_{ns}_{service}");
+                    let config = config.clone();
+                    async move {
+                        let mut c = config;
+                        c.database_url = Some(pg_database(&name).await);
+                        c
+                    }
+                };
+                let call_cfg = with_db("call").await;
+                let notify_cfg = with_db("notify").await;
+                let mut gateway_cfg = with_db("gateway").await;
+                let call = parlay::serve(Service::Call, call_cfg, shutdown.clone())
+                    .await
+                    .unwrap();
+                gateway_cfg.call_grpc_url = format!("http://{}", call.grpc.unwrap());
+                let netsim = parlay::serve(Service::Netsim, config.clone(), shutdown.clone())
+                    .await
+                    .unwrap();
+                if with_notify {
+                    parts.push(
+                        parlay::serve(Service::Notify, notify_cfg.clone(), shutdown.clone())
+                            .await
+                            .unwrap(),
+                    );
+                }
+                let gateway =
+                    parlay::serve(Service::Gateway, gateway_cfg.clone(), shutdown.clone())
+                        .await
+                        .unwrap();
+                api = format!("http://{}/1", gateway.http.unwrap());
+                admin = format!("http://{}", netsim.admin);
+                gateway_db = gateway_cfg.database_url.clone().unwrap();
+                config.database_url = notify_cfg.database_url;
+                parts.extend([call, netsim, gateway]);
+            }
+        }
+        Suite {
+            mode,
+            api,
+            admin,
+            gateway_db,
+            http: reqwest::Client::new(),
+            _parts: parts,
+            shutdown,
+            config,
+        }
+    }
+
+    /// Creates an application; returns a client holding its key.
+    pub async fn app(&self, name: &str, users: &[&str]) -> App {
+        let db = parlay_kit::db::connect_and_migrate::<parlay_gateway::Migrator>(&self.gateway_db)
+            .await
+            .unwrap();
+        let (_, key) =
+            parlay_gateway::apps::create(&db, name, users.iter().map(|u| u.to_string()).collect())
+                .await
+                .unwrap();
+        db.close().await.ok();
+        App {
+            key,
+            api: self.api.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    pub async fn set_rules(&self, rules: Value) {
+        let r = self
+            .http
+            .put(format!("{}/netsim/v1/rules", self.admin))
+            .json(&json!({ "rules": rules }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+
+    /// The netsim log entries of one call session.
+    pub async fn network_log(&self, session_id: &str) -> Vec<Value> {
+        let r: Value = self
+            .http
+            .get(format!(
+                "{}/netsim/v1/log?callSessionId={session_id}",
+                self.admin
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["commands"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn whole_network_log(&self) -> Vec<Value> {
+        let r: Value = self
+            .http
+            .get(format!("{}/netsim/v1/log", self.admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["commands"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn hang_up(&self, session_id: &str, address: &str) {
+        let r = self
+            .http
+            .post(format!(
+                "{}/netsim/v1/calls/{session_id}/hangup",
+                self.admin
+            ))
+            .json(&json!({ "participantAddress": address }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "hangup: {}", r.status());
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// An application's view of the API.
+#[derive(Clone)]
+pub struct App {
+    pub key: String,
+    pub api: String,
+    pub http: reqwest::Client,
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The `messageId` of a `requestError` body.
+    pub fn exception(&self) -> (&str, Vec<String>) {
+        let e = &self.body["requestError"];
+        let inner = if e["serviceException"].is_object() {
+            &e["serviceException"]
+        } else {
+            &e["policyException"]
+        };
+        let vars = inner["variables"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (inner["messageId"].as_str().unwrap_or_default(), vars)
+    }
+}
+
+impl App {
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// A request with a raw body and content type (for malformed input).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        let req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.key)
+            .header("content-type", content_type)
+            .body(body);
+        read(req.send().await.unwrap()).await
+    }
+
+    pub async fn get_url(&self, url: &str) -> Answer {
+        read(
+            self.http
+                .get(url)
+                .bearer_auth(&self.key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn delete_url(&self, url: &str) -> Answer {
+        read(
+            self.http
+                .delete(url)
+                .bearer_auth(&self.key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.api)
+        }
+    }
+
+    /// POSTs a call session of `addresses`, with a callback when `notify_url` is given.
+    pub async fn create_call(
+        &self,
+        addresses: &[&str],
+        notify_url: Option<&str>,
+        correlator: Option<&str>,
+    ) -> Answer {
+        let mut info = json!({
+            "participant": addresses.iter().map(|a| json!({"participantAddress": a})).collect::<Vec<_>>(),
+        });
+        if let Some(url) = notify_url {
+            info["callbackReference"] = json!({"notifyURL": url, "callbackData": "cb-data-1"});
+        }
+        if let Some(c) = correlator {
+            info["clientCorrelator"] = json!(c);
+        }
+        self.send(
+            Method::POST,
+            "/thirdpartycall/callSessions",
+            Some(json!({"callSessionInformation": info})),
+        )
+        .await
+    }
+}
+
+pub async fn read(r: reqwest::Response) -> Answer {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let bytes = r.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Polls `check` until it returns Some, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {secs}s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The participant statuses of a session, in order.
+pub fn statuses(session: &Value) -> Vec<String> {
+    session["callSessionInformation"]["participant"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| p["participantStatus"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn causes(session: &Value) -> Vec<String> {
+    session["callSessionInformation"]["participant"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| p["terminationCause"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}

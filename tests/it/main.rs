@@ -1,0 +1,9 @@
+//! End-to-end tests: the real suite (embedded, and distributed over the machine's NATS
+//! JetStream and PostgreSQL) driven through the gateway's HTTP port, with webhooks received
+//! by a local receiver. Logs are quiet unless `RUST_LOG` is set.
+
+mod harness;
+mod malformed;
+mod process;
+mod receiver;
+mod thirdpartycall;
