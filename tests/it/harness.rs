@@ -55,10 +55,12 @@ pub fn unique(prefix: &str) -> String {
 
 /// A config for tests: ephemeral ports, quick retries, short leases.
 pub fn test_config() -> Config {
-    let mut c = Config::default();
-    c.http_addr = ([127, 0, 0, 1], 0).into();
-    c.admin_addr = ([127, 0, 0, 1], 0).into();
-    c.grpc_addr = ([127, 0, 0, 1], 0).into();
+    let mut c = Config {
+        http_addr: ([127, 0, 0, 1], 0).into(),
+        admin_addr: ([127, 0, 0, 1], 0).into(),
+        grpc_addr: ([127, 0, 0, 1], 0).into(),
+        ..Config::default()
+    };
     c.notify.initial_backoff_ms = 50;
     c.notify.max_backoff_ms = 500;
     c.notify.lease_secs = 2;

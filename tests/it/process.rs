@@ -103,8 +103,10 @@ async fn embedded_suite_killed_with_a_webhook_in_flight_loses_nothing() {
     let (http, admin) = (free_port(), free_port());
     let mut child = embedded(&dir, http, admin);
     ready(admin).await;
-    let mut config = parlay_kit::Config::default();
-    config.data_dir = dir.clone();
+    let config = parlay_kit::Config {
+        data_dir: dir.clone(),
+        ..Default::default()
+    };
     let app = app_for(
         &parlay_kit::db::url_for(&config, "gateway"),
         format!("http://127.0.0.1:{http}/1"),
