@@ -336,6 +336,54 @@ impl App {
         read(req.send().await.unwrap()).await
     }
 
+    /// A request written on a raw socket, its answer read even when the server stops
+    /// reading the body early (an oversized body gets its 413 while still being written).
+    pub async fn raw_socket(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Answer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let url = self.url(path);
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, target) = rest.split_at(rest.find('/').unwrap());
+        let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+        let head = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.key,
+            body.len()
+        );
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.write_all(body).await;
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        let text = String::from_utf8_lossy(&answer).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut headers = reqwest::header::HeaderMap::new();
+        for line in head.lines().skip(1) {
+            if let Some((k, v)) = line.split_once(':')
+                && let (Ok(k), Ok(v)) = (
+                    reqwest::header::HeaderName::try_from(k.trim()),
+                    reqwest::header::HeaderValue::try_from(v.trim()),
+                )
+            {
+                headers.insert(k, v);
+            }
+        }
+        Answer {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::IM_A_TEAPOT),
+            headers,
+            body: serde_json::from_str(body.trim()).unwrap_or(Value::Null),
+        }
+    }
+
     pub async fn get_url(&self, url: &str) -> Answer {
         read(
             self.http
