@@ -307,6 +307,11 @@ async fn malformed_requests_get_the_right_error_and_change_nothing(mode: Mode) {
             assert!(!r.header("allow").is_empty(), "{what}");
         }
     }
+    let big = app
+        .raw_socket("POST", SESSIONS, JSON, &vec![b' '; 256 * 1024])
+        .await;
+    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", big.body);
+    assert_eq!(big.exception().0, "SVC0001");
     assert!(
         suite.whole_network_log().await.is_empty(),
         "a refused request reached the network"
