@@ -43,14 +43,50 @@ pub(crate) use both_modes;
 
 pub fn init() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    if std::env::var_os("RUST_LOG").is_some() {
-        parlay_kit::telemetry::init("info", "parlay-e2e");
-    }
+    // Logs stay off unless RUST_LOG asks for them; spans (trace propagation) are always on.
+    parlay_kit::telemetry::init("off", "parlay-e2e");
 }
 
 pub fn unique(prefix: &str) -> String {
     let n: u64 = rand::rng().random();
     format!("{prefix}{n:016x}")
+}
+
+/// A bus namespace that says when it was made: `t<unix seconds>x<random>`.
+fn namespace() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("t{secs}x{:08x}", rand::rng().random::<u32>())
+}
+
+/// Deletes the JetStream streams of test namespaces made more than 15 minutes ago, so runs
+/// do not pile them up on the machine's NATS (a running test's streams are never that old).
+async fn forget_old_streams() {
+    use futures::StreamExt;
+    let Ok(client) = async_nats::connect(NATS_URL).await else {
+        return;
+    };
+    let js = async_nats::jetstream::new(client);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut names = js.stream_names();
+    let mut old = Vec::new();
+    while let Some(Ok(name)) = names.next().await {
+        let made = name
+            .strip_prefix('t')
+            .and_then(|rest| rest.split_once('x'))
+            .and_then(|(secs, _)| secs.parse::<u64>().ok());
+        if made.is_some_and(|made| now.saturating_sub(made) > 15 * 60) {
+            old.push(name);
+        }
+    }
+    for name in old {
+        let _ = js.delete_stream(&name).await;
+    }
 }
 
 /// A config for tests: ephemeral ports, quick retries, short leases.
@@ -124,7 +160,8 @@ impl Suite {
                 parts.push(served);
             }
             Mode::Distributed => {
-                let ns = unique("t");
+                let ns = namespace();
+                forget_old_streams().await;
                 // Every component renders URLs: they must all know the gateway's address.
                 let port = std::net::TcpListener::bind("127.0.0.1:0")
                     .unwrap()

@@ -33,7 +33,22 @@ async fn two_participants_connect_seen_by_polling_and_webhooks(mode: Mode) {
     let suite = Suite::start(mode).await;
     let app = suite.app("alice-app", &[]).await;
     let hook = Receiver::start().await;
-    let created = app.create_call(&[A, B], Some(&hook.url), None).await;
+    // The application's own trace: every hop, up to the webhooks, must stay in it.
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let body = json!({"callSessionInformation": {
+        "participant": [{"participantAddress": A}, {"participantAddress": B}],
+        "callbackReference": {"notifyURL": hook.url, "callbackData": "cb-data-1"}}});
+    let created = crate::harness::read(
+        app.http
+            .post(app.url("/thirdpartycall/callSessions"))
+            .bearer_auth(&app.key)
+            .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let url = created.body["callSessionInformation"]["resourceURL"]
         .as_str()
@@ -100,6 +115,15 @@ async fn two_participants_connect_seen_by_polling_and_webhooks(mode: Mode) {
         assert_eq!(n["callingParticipant"], A);
         assert_eq!(n["link"][0]["href"], url.as_str());
         assert!(!h.notification_id().is_empty());
+        let tp = h
+            .headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            tp.contains(trace_id),
+            "webhook outside the request's trace: {tp:?}"
+        );
         assert_eq!(h.headers.get("content-type").unwrap(), "application/json");
     }
 }

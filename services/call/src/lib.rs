@@ -64,7 +64,8 @@ impl CallService {
     }
 }
 
-/// Purges sessions whose retention after ending has passed (they then answer 404).
+/// Purges sessions whose retention after ending has passed (they then answer 404), and
+/// event ids old enough never to be redelivered.
 async fn janitor(db: DatabaseConnection, retention_secs: u64, shutdown: CancellationToken) {
     loop {
         tokio::select! {
@@ -76,6 +77,12 @@ async fn janitor(db: DatabaseConnection, retention_secs: u64, shutdown: Cancella
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "ended call sessions purged"),
             Err(e) => tracing::warn!(error = %e, "call session purge failed"),
+        }
+        if let Err(e) =
+            parlay_kit::inbox::prune_before(&db, chrono::Utc::now() - parlay_kit::inbox::RETENTION)
+                .await
+        {
+            tracing::warn!(error = %e, "inbox prune failed");
         }
     }
 }

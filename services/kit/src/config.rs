@@ -317,6 +317,15 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_defaults_are_the_defaults() {
+        let documented: Config = toml::from_str(include_str!("../config.default.toml")).unwrap();
+        assert_eq!(
+            toml::Table::try_from(&documented).unwrap(),
+            toml::Table::try_from(Config::default()).unwrap()
+        );
+    }
+
+    #[test]
     fn bad_values_are_refused_with_the_setting_named() {
         let err = Config::load(None, env(&[("PARLAY_HTTP_ADDR", "nowhere")])).unwrap_err();
         assert!(err.to_string().contains("socket address"), "{err}");

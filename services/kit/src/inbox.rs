@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ConnectionTrait, DbErr,
-    sea_query::{OnConflict, Query},
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
 /// Records `event_id` as processed by `consumer`; false when it already was.
@@ -24,4 +24,53 @@ pub async fn first_time<C: ConnectionTrait>(
         .to_owned();
     let result = txn.execute(&insert).await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// How long processed event ids are remembered: longer than any redelivery can take
+/// (JetStream keeps messages 7 days).
+pub const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(8);
+
+/// Forgets event ids processed before `cutoff`; returns how many.
+pub async fn prune_before<C: ConnectionTrait>(
+    db: &C,
+    cutoff: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, DbErr> {
+    let delete = Query::delete()
+        .from_table("inbox")
+        .and_where(Expr::col("processed_at").lt(cutoff))
+        .to_owned();
+    Ok(db.execute(&delete).await?.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+    use super::*;
+
+    struct KitOnly;
+
+    impl MigratorTrait for KitOnly {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            vec![Box::new(crate::migration::KitTables)]
+        }
+    }
+
+    #[tokio::test]
+    async fn an_event_is_first_seen_once_and_pruned_later() {
+        let db = crate::db::connect_and_migrate::<KitOnly>("sqlite::memory:")
+            .await
+            .unwrap();
+        assert!(first_time(&db, "call", "ev1").await.unwrap());
+        assert!(!first_time(&db, "call", "ev1").await.unwrap());
+        assert!(
+            first_time(&db, "other", "ev1").await.unwrap(),
+            "per consumer"
+        );
+        let past = chrono::Utc::now() - chrono::TimeDelta::days(1);
+        assert_eq!(prune_before(&db, past).await.unwrap(), 0);
+        let future = chrono::Utc::now() + chrono::TimeDelta::seconds(1);
+        assert_eq!(prune_before(&db, future).await.unwrap(), 2);
+        assert!(first_time(&db, "call", "ev1").await.unwrap());
+    }
 }
