@@ -251,25 +251,19 @@ impl Suite {
 
     /// The netsim log entries of one call session.
     pub async fn network_log(&self, session_id: &str) -> Vec<Value> {
-        let r: Value = self
-            .http
-            .get(format!(
-                "{}/netsim/v1/log?callSessionId={session_id}",
-                self.admin
-            ))
-            .send()
+        self.log_query(&format!("?callSessionId={session_id}"))
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r["commands"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Every netsim log entry.
     pub async fn whole_network_log(&self) -> Vec<Value> {
+        self.log_query("").await
+    }
+
+    async fn log_query(&self, query: &str) -> Vec<Value> {
         let r: Value = self
             .http
-            .get(format!("{}/netsim/v1/log", self.admin))
+            .get(format!("{}/netsim/v1/log{query}", self.admin))
             .send()
             .await
             .unwrap()

@@ -96,23 +96,11 @@ async fn app_for(gateway_db: &str, api: String) -> App {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_suite_killed_with_a_webhook_in_flight_loses_nothing() {
-    crate::harness::init();
-    let dir = std::env::temp_dir().join(unique("parlay-kill-"));
-    let (http, admin) = (free_port(), free_port());
-    let mut child = embedded(&dir, http, admin);
-    ready(admin).await;
-    let config = parlay_kit::Config {
-        data_dir: dir.clone(),
-        ..Default::default()
-    };
-    let app = app_for(
-        &parlay_kit::db::url_for(&config, "gateway"),
-        format!("http://127.0.0.1:{http}/1"),
-    )
-    .await;
-
+/// With `running` up: creates a one-participant call whose Answer webhook hangs, SIGKILLs
+/// `running` while that webhook is in flight, starts the process again with `start`, and
+/// checks the webhook then arrives with the same notification id and body. Finally SIGTERM
+/// must drain and exit 0.
+async fn kill_mid_flight(app: &App, admin: u16, mut running: Child, start: impl Fn() -> Child) {
     let hook = Receiver::start().await;
     hook.plan(&[Plan::Hang]);
     let created = app
@@ -123,9 +111,8 @@ async fn embedded_suite_killed_with_a_webhook_in_flight_loses_nothing() {
         hook.received().first().cloned()
     })
     .await;
-    kill(&mut child);
-
-    let mut child = embedded(&dir, http, admin);
+    kill(&mut running);
+    let mut restarted = start();
     ready(admin).await;
     let delivered = eventually("the webhook arrives after the restart", 20, || async {
         let got = hook.received();
@@ -134,11 +121,27 @@ async fn embedded_suite_killed_with_a_webhook_in_flight_loses_nothing() {
     .await;
     assert_eq!(delivered[1].notification_id(), first.notification_id());
     assert_eq!(delivered[1].body, first.body);
-    let status = terminate(&mut child);
+    let status = terminate(&mut restarted);
     assert!(
         status.success(),
         "SIGTERM should drain and exit 0, got {status}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_suite_killed_with_a_webhook_in_flight_loses_nothing() {
+    crate::harness::init();
+    let dir = std::env::temp_dir().join(unique("parlay-kill-"));
+    let (http, admin) = (free_port(), free_port());
+    let child = embedded(&dir, http, admin);
+    ready(admin).await;
+    let config = parlay_kit::Config {
+        data_dir: dir.clone(),
+        ..Default::default()
+    };
+    let gateway_db = parlay_kit::db::url_for(&config, "gateway");
+    let app = app_for(&gateway_db, format!("http://127.0.0.1:{http}/1")).await;
+    kill_mid_flight(&app, admin, child, || embedded(&dir, http, admin)).await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -148,7 +151,8 @@ async fn distributed_notify_killed_with_a_webhook_in_flight_loses_nothing() {
     let suite = Suite::start_without_notify().await;
     assert_eq!(suite.mode, Mode::Distributed);
     let notify_db = pg_database(&format!("parlay_{}_notify2", unique("k"))).await;
-    let notify = |admin: u16| {
+    let admin = free_port();
+    let notify = || {
         node()
             .env("PARLAY_NATS_URL", NATS_URL)
             .env("PARLAY_BUS_PREFIX", &suite.config.bus_prefix)
@@ -158,31 +162,7 @@ async fn distributed_notify_killed_with_a_webhook_in_flight_loses_nothing() {
             .unwrap()
     };
     let app = suite.app("app", &[]).await;
-    let hook = Receiver::start().await;
-    hook.plan(&[Plan::Hang]);
-    let admin = free_port();
-    let mut child = notify(admin);
+    let child = notify();
     ready(admin).await;
-    let created = app
-        .create_call(&["tel:+15551230001"], Some(&hook.url), None)
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED);
-    let first = eventually("the webhook is in flight", 15, || async {
-        hook.received().first().cloned()
-    })
-    .await;
-    kill(&mut child);
-    let mut child = notify(admin);
-    ready(admin).await;
-    let delivered = eventually("the webhook arrives", 20, || async {
-        let got = hook.received();
-        (got.len() >= 2).then_some(got)
-    })
-    .await;
-    assert_eq!(delivered[1].notification_id(), first.notification_id());
-    let status = terminate(&mut child);
-    assert!(
-        status.success(),
-        "SIGTERM should drain and exit 0, got {status}"
-    );
+    kill_mid_flight(&app, admin, child, notify).await;
 }

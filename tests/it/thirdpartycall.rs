@@ -23,6 +23,26 @@ both_modes!(
     keys_limited_to_users,
 );
 
+/// The `resourceURL` of a created session.
+fn resource_url(created: &crate::harness::Answer) -> String {
+    created.body["callSessionInformation"]["resourceURL"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Polls the session until its participants have `expected` statuses; returns it.
+async fn until_statuses(app: &crate::harness::App, url: &str, expected: &[&str]) -> Value {
+    eventually(&format!("statuses {expected:?}"), 10, || async {
+        let s = session(app, url).await;
+        (statuses(&s) == expected).then_some(s)
+    })
+    .await
+}
+
+const CONNECTED: &str = "CallParticipantConnected";
+const TERMINATED: &str = "CallParticipantTerminated";
+
 async fn session(app: &crate::harness::App, url: &str) -> Value {
     let r = app.get_url(url).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
@@ -50,10 +70,7 @@ async fn two_participants_connect_seen_by_polling_and_webhooks(mode: Mode) {
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
-    let url = created.body["callSessionInformation"]["resourceURL"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = resource_url(&created);
     assert_eq!(created.header("location"), url);
     assert!(
         url.starts_with(&format!("{}/thirdpartycall/callSessions/", suite.api)),
@@ -73,11 +90,7 @@ async fn two_participants_connect_seen_by_polling_and_webhooks(mode: Mode) {
             .starts_with(&format!("{url}/participants/"))
     );
 
-    let connected = eventually("both connected", 10, || async {
-        let s = session(&app, &url).await;
-        (statuses(&s) == ["CallParticipantConnected", "CallParticipantConnected"]).then_some(s)
-    })
-    .await;
+    let connected = until_statuses(&app, &url, &[CONNECTED, CONNECTED]).await;
     assert!(connected["callSessionInformation"]["participant"][0]["startTime"].is_string());
 
     let list = app.get_url(&format!("{url}/participants")).await;
@@ -142,15 +155,8 @@ async fn busy_and_unreachable_participants(mode: Mode) {
     // B busy: B ends Busy, A (connected) is released; Busy and Disconnected are notified.
     let busy_b = "tel:+15559990002";
     let created = app.create_call(&[A, busy_b], Some(&hook.url), None).await;
-    let url = created.body["callSessionInformation"]["resourceURL"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let s = eventually("B busy, A released", 10, || async {
-        let s = session(&app, &url).await;
-        (statuses(&s) == ["CallParticipantTerminated", "CallParticipantTerminated"]).then_some(s)
-    })
-    .await;
+    let url = resource_url(&created);
+    let s = until_statuses(&app, &url, &[TERMINATED, TERMINATED]).await;
     assert_eq!(causes(&s), ["CallParticipantHangUp", "CallParticipantBusy"]);
     eventually("Busy and Disconnected webhooks", 10, || async {
         let got = hook.received();
@@ -173,15 +179,8 @@ async fn busy_and_unreachable_participants(mode: Mode) {
 
     // A unreachable: the session ends and B is never called.
     let created = app.create_call(&["tel:+15558880001", B], None, None).await;
-    let url = created.body["callSessionInformation"]["resourceURL"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let s = eventually("A unreachable", 10, || async {
-        let s = session(&app, &url).await;
-        (statuses(&s) == ["CallParticipantTerminated", "CallParticipantTerminated"]).then_some(s)
-    })
-    .await;
+    let url = resource_url(&created);
+    let s = until_statuses(&app, &url, &[TERMINATED, TERMINATED]).await;
     assert_eq!(
         causes(&s),
         ["CallParticipantNotReachable", "CallParticipantAborted"]
@@ -199,23 +198,11 @@ async fn hang_up_ends_a_two_party_session(mode: Mode) {
     let app = suite.app("app", &[]).await;
     let hook = Receiver::start().await;
     let created = app.create_call(&[A, B], Some(&hook.url), None).await;
-    let url = created.body["callSessionInformation"]["resourceURL"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = resource_url(&created);
     let id = url.rsplit('/').next().unwrap().to_string();
-    eventually("both connected", 10, || async {
-        (statuses(&session(&app, &url).await)
-            == ["CallParticipantConnected", "CallParticipantConnected"])
-        .then_some(())
-    })
-    .await;
+    until_statuses(&app, &url, &[CONNECTED, CONNECTED]).await;
     suite.hang_up(&id, B).await;
-    let s = eventually("session over", 10, || async {
-        let s = session(&app, &url).await;
-        (statuses(&s) == ["CallParticipantTerminated", "CallParticipantTerminated"]).then_some(s)
-    })
-    .await;
+    let s = until_statuses(&app, &url, &[TERMINATED, TERMINATED]).await;
     assert_eq!(
         causes(&s),
         ["CallParticipantHangUp", "CallParticipantHangUp"]
@@ -247,23 +234,17 @@ async fn delete_ends_the_session_and_a_second_delete_is_svc0261(mode: Mode) {
     let suite = Suite::start(mode).await;
     let app = suite.app("app", &[]).await;
     let created = app.create_call(&[A, B], None, None).await;
-    let url = created.body["callSessionInformation"]["resourceURL"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = resource_url(&created);
     let id = url.rsplit('/').next().unwrap().to_string();
     eventually("A connected", 10, || async {
-        (statuses(&session(&app, &url).await)[0] == "CallParticipantConnected").then_some(())
+        (statuses(&session(&app, &url).await)[0] == CONNECTED).then_some(())
     })
     .await;
     let r = app.delete_url(&url).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(r.body, Value::Null);
     let s = session(&app, &url).await;
-    assert_eq!(
-        statuses(&s),
-        ["CallParticipantTerminated", "CallParticipantTerminated"]
-    );
+    assert_eq!(statuses(&s), [TERMINATED, TERMINATED]);
     let again = app.delete_url(&url).await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
     assert_eq!(again.exception(), ("SVC0261", vec![id.clone()]));
@@ -297,12 +278,7 @@ async fn client_correlator_retry_calls_nobody_twice(mode: Mode) {
     );
     let url = first.header("location").to_string();
     let id = url.rsplit('/').next().unwrap().to_string();
-    eventually("both connected", 10, || async {
-        (statuses(&session(&app, &url).await)
-            == ["CallParticipantConnected", "CallParticipantConnected"])
-        .then_some(())
-    })
-    .await;
+    until_statuses(&app, &url, &[CONNECTED, CONNECTED]).await;
     let third = app.create_call(&[A, B], None, Some("c2c-000117")).await;
     assert_eq!(third.header("location"), url);
     let connects: Vec<_> = suite
@@ -341,10 +317,7 @@ async fn another_application_cannot_see_or_delete_the_session(mode: Mode) {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
     }
     let s = session(&owner, &url).await;
-    assert_ne!(
-        statuses(&s),
-        ["CallParticipantTerminated", "CallParticipantTerminated"]
-    );
+    assert_ne!(statuses(&s), [TERMINATED, TERMINATED]);
     let r = owner.http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = owner
@@ -381,12 +354,7 @@ async fn participants_can_be_added_read_and_removed(mode: Mode) {
     let app = suite.app("app", &[]).await;
     let created = app.create_call(&[A, B], None, None).await;
     let url = created.header("location").to_string();
-    eventually("both connected", 10, || async {
-        (statuses(&session(&app, &url).await)
-            == ["CallParticipantConnected", "CallParticipantConnected"])
-        .then_some(())
-    })
-    .await;
+    until_statuses(&app, &url, &[CONNECTED, CONNECTED]).await;
     let carol = "sip:+15551230003@ims.example.com";
     let body = json!({"callParticipantInformation": {"participantAddress": carol, "participantName": "Carol", "clientCorrelator": "c2c-000118"}});
     let added = app
@@ -408,8 +376,7 @@ async fn participants_can_be_added_read_and_removed(mode: Mode) {
     assert_eq!(again.header("location"), p_url);
     let p = eventually("Carol connected", 10, || async {
         let p = app.get_url(&p_url).await;
-        (p.body["callParticipantInformation"]["participantStatus"] == "CallParticipantConnected")
-            .then_some(p)
+        (p.body["callParticipantInformation"]["participantStatus"] == CONNECTED).then_some(p)
     })
     .await;
     assert_eq!(
@@ -420,14 +387,11 @@ async fn participants_can_be_added_read_and_removed(mode: Mode) {
     let p = app.get_url(&p_url).await;
     assert_eq!(
         p.body["callParticipantInformation"]["participantStatus"],
-        "CallParticipantTerminated"
+        TERMINATED
     );
     // Two remain connected: the session goes on.
     let s = session(&app, &url).await;
-    assert_eq!(
-        &statuses(&s)[..2],
-        ["CallParticipantConnected", "CallParticipantConnected"]
-    );
+    assert_eq!(&statuses(&s)[..2], [CONNECTED, CONNECTED]);
 }
 
 async fn keys_limited_to_users(mode: Mode) {
