@@ -273,6 +273,25 @@ impl Suite {
         r["commands"].as_array().cloned().unwrap_or_default()
     }
 
+    /// A barrier for "nothing else happened": creates a one-participant session and waits
+    /// until the network received its call. The outbox publishes in order, so commands of
+    /// requests answered before it have reached netsim by then.
+    pub async fn marker(&self, app: &App) -> String {
+        let created = app.create_call(&["tel:+15550000000"], None, None).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let id = created
+            .header("location")
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        eventually("the marker call reaches the network", 10, || async {
+            (!self.network_log(&id).await.is_empty()).then_some(())
+        })
+        .await;
+        id
+    }
+
     pub async fn hang_up(&self, session_id: &str, address: &str) {
         let r = self
             .http

@@ -150,7 +150,7 @@ async fn distributed_notify_killed_with_a_webhook_in_flight_loses_nothing() {
     // The other services run in this process; notify runs as a child process.
     let suite = Suite::start_without_notify().await;
     assert_eq!(suite.mode, Mode::Distributed);
-    let notify_db = pg_database(&format!("parlay_{}_notify2", unique("k"))).await;
+    let notify_db = pg_database(&format!("parlay_{}_notify2", unique("t"))).await;
     let admin = free_port();
     let notify = || {
         node()

@@ -71,6 +71,17 @@ impl From<CoreError> for Status {
             CoreError::Domain(DomainError::AlreadyTerminated) => {
                 grpc::exception("SVC0261", [""; 0])
             }
+            CoreError::Domain(DomainError::TooManyParticipants) => {
+                grpc::exception("POL0003", ["participant"])
+            }
+            CoreError::Domain(DomainError::DuplicateAddress) => {
+                grpc::exception("POL0013", ["participantAddress"])
+            }
+            CoreError::Domain(DomainError::CorrelatorReused) => {
+                grpc::exception("SVC0005", ["clientCorrelator"])
+            }
+            // The add handler answers replays itself; reaching here is a bug.
+            CoreError::Domain(DomainError::Replay(_)) => Status::internal("unexpected replay"),
             CoreError::Db(e) => grpc::internal("call store failed", &e),
             CoreError::Contended(_) => Status::unavailable("call session busy; retry"),
         }

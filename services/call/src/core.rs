@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use parlay_kit::{Config, inbox, outbox};
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::{
     domain::{DomainError, Effect, Session},
@@ -57,7 +57,7 @@ impl Core {
         F: Fn(&mut Session) -> Result<Vec<Effect>, DomainError>,
     {
         for _ in 0..MAX_CONFLICT_RETRIES {
-            let txn = self.db.begin().await?;
+            let txn = parlay_kit::db::begin_write(&self.db).await?;
             if let Some(event_id) = event
                 && !inbox::first_time(&txn, "call", event_id).await?
             {
@@ -101,7 +101,7 @@ impl Core {
         mut session: Session,
     ) -> Result<Stored, DbErr> {
         let fx = session.start();
-        let txn = self.db.begin().await?;
+        let txn = parlay_kit::db::begin_write(&self.db).await?;
         store::insert(&txn, row.clone(), &session).await?;
         let envelopes = effects::envelopes(&self.config, &row, &session, fx, Utc::now());
         outbox::enqueue(&txn, &session.id, envelopes).await?;

@@ -6,10 +6,13 @@
 //! - The first participant (A-party) is called first; when it answers, the others are called.
 //! - A participant goes `Initial` → `Connected` → `Terminated`, or `Initial` → `Terminated`;
 //!   a terminated participant never changes again, so late or repeated events are harmless.
-//! - A session of two or more participants ends when fewer than two can still be (or are)
-//!   connected; a session of one ends when its participant's leg ends; the application may
-//!   end it at any time. Legs the suite releases end with `HangUp` when they were connected
-//!   and `Aborted` when they were not.
+//! - A participant still waiting for the A-party to answer can only be called while the
+//!   A-party's leg lives. A session of two or more participants ends when fewer than two
+//!   are connected or can still be; a session of one ends when its participant's leg ends;
+//!   the application may end it at any time. Legs the suite releases end with `HangUp` when
+//!   they were connected and `Aborted` when they were not.
+//! - Once the A-party has answered, the session is established: participants added later
+//!   are called at once, even if the A-party has left since.
 
 use chrono::{DateTime, Utc};
 
@@ -117,6 +120,15 @@ pub enum DomainError {
     AlreadyTerminated,
     #[error("no such participant")]
     NoSuchParticipant,
+    #[error("too many participants")]
+    TooManyParticipants,
+    #[error("the address already takes part in the session")]
+    DuplicateAddress,
+    /// A retry of an earlier add with the same clientCorrelator: nothing changes.
+    #[error("participant {0} was added by an earlier request with this clientCorrelator")]
+    Replay(String),
+    #[error("clientCorrelator reused with a different participant")]
+    CorrelatorReused,
 }
 
 impl Session {
@@ -202,18 +214,43 @@ impl Session {
         Ok(self.release_all(at))
     }
 
-    /// The application adds a participant; it is called now if the A-party is connected,
-    /// or when the A-party answers.
-    pub fn add(&mut self, mut participant: Participant) -> Result<Vec<Effect>, DomainError> {
+    /// The application adds a participant; it is called now if the session is established
+    /// (the A-party answered), or when the A-party answers. A retry with the same
+    /// clientCorrelator changes nothing; `max` bounds the participants of a session.
+    pub fn add(
+        &mut self,
+        mut participant: Participant,
+        max: usize,
+    ) -> Result<Vec<Effect>, DomainError> {
+        if let Some(c) = &participant.client_correlator
+            && let Some(earlier) = self
+                .participants
+                .iter()
+                .find(|p| p.client_correlator.as_ref() == Some(c))
+        {
+            return Err(
+                if earlier.address == participant.address && earlier.name == participant.name {
+                    DomainError::Replay(earlier.id.clone())
+                } else {
+                    DomainError::CorrelatorReused
+                },
+            );
+        }
         if self.terminated {
             return Err(DomainError::AlreadyTerminated);
         }
-        let mut effects = Vec::new();
-        let a_connected = self
+        if self
             .participants
-            .first()
-            .is_some_and(|a| a.status == Status::Connected);
-        if a_connected || self.participants.is_empty() {
+            .iter()
+            .any(|p| p.is_live() && p.address.eq_ignore_ascii_case(&participant.address))
+        {
+            return Err(DomainError::DuplicateAddress);
+        }
+        if self.participants.len() >= max {
+            return Err(DomainError::TooManyParticipants);
+        }
+        let mut effects = Vec::new();
+        if self.established() || self.participants.is_empty() {
             participant.dialled = true;
             effects.push(Effect::Connect {
                 participant_id: participant.id.clone(),
@@ -259,12 +296,25 @@ impl Session {
             .collect()
     }
 
+    /// The A-party has answered at some point.
+    fn established(&self) -> bool {
+        self.participants
+            .first()
+            .is_some_and(|a| a.started_at.is_some())
+    }
+
     fn end_if_over(&mut self, at: DateTime<Utc>) -> Vec<Effect> {
-        let live = self.participants.iter().filter(|p| p.is_live()).count();
+        // Undialled participants wait for the A-party: they are in play only while it lives.
+        let a_live = self.participants.first().is_some_and(Participant::is_live);
+        let in_play = self
+            .participants
+            .iter()
+            .filter(|p| p.is_live() && (p.dialled || a_live))
+            .count();
         let over = if self.participants.len() >= 2 {
-            live < 2
+            in_play < 2
         } else {
-            live == 0
+            in_play == 0
         };
         if over {
             self.release_all(at)

@@ -146,21 +146,19 @@ fn added_participant_is_called_once_a_is_connected() {
     let mut s = session(2);
     s.start();
     let fx = s
-        .add(Participant::new(
-            "p2".into(),
-            "tel:+15550000009".into(),
-            None,
-        ))
+        .add(
+            Participant::new("p2".into(), "tel:+15550000009".into(), None),
+            10,
+        )
         .unwrap();
     assert!(connects(&fx).is_empty());
     let fx = s.apply("p0", Outcome::Answered, Utc::now());
     assert_eq!(connects(&fx), ["p1", "p2"]);
     let fx = s
-        .add(Participant::new(
-            "p3".into(),
-            "tel:+15550000008".into(),
-            None,
-        ))
+        .add(
+            Participant::new("p3".into(), "tel:+15550000008".into(), None),
+            10,
+        )
         .unwrap();
     assert_eq!(connects(&fx), ["p3"]);
 }
@@ -192,4 +190,71 @@ fn duration_counts_connected_time() {
         t0 + chrono::Duration::seconds(42),
     );
     assert_eq!(s.participants[0].duration_secs(Utc::now()), Some(42));
+}
+
+#[test]
+fn a_failed_a_party_ends_a_larger_session_without_calling_the_others() {
+    for outcome in [Outcome::Busy, Outcome::NotReachable, Outcome::NoAnswer] {
+        let mut s = session(3);
+        s.start();
+        let fx = s.apply("p0", outcome, Utc::now());
+        assert!(s.terminated, "{outcome:?}");
+        assert!(connects(&fx).is_empty() && releases(&fx).is_empty());
+        assert_eq!(s.participants[1].status, Status::Terminated(Cause::Aborted));
+        assert_eq!(s.participants[2].status, Status::Terminated(Cause::Aborted));
+    }
+}
+
+#[test]
+fn removing_the_a_party_before_it_answers_ends_the_session() {
+    let mut s = session(3);
+    s.start();
+    let fx = s.remove("p0", Utc::now()).unwrap();
+    assert!(s.terminated);
+    assert_eq!(releases(&fx), ["p0"]);
+}
+
+#[test]
+fn an_established_session_calls_added_participants_after_the_a_party_left() {
+    let mut s = session(3);
+    s.start();
+    for p in ["p0", "p1", "p2"] {
+        s.apply(p, Outcome::Answered, Utc::now());
+    }
+    s.apply("p0", Outcome::Disconnected, Utc::now());
+    assert!(!s.terminated, "B and C go on");
+    let fx = s
+        .add(
+            Participant::new("p3".into(), "tel:+15550000007".into(), None),
+            10,
+        )
+        .unwrap();
+    assert_eq!(connects(&fx), ["p3"]);
+}
+
+#[test]
+fn add_checks_correlator_duplicates_and_the_limit_against_current_state() {
+    let mut s = session(2);
+    s.start();
+    let mut carol = Participant::new("p2".into(), "tel:+15550000009".into(), None);
+    carol.client_correlator = Some("c1".into());
+    s.add(carol.clone(), 10).unwrap();
+    let mut retry = carol.clone();
+    retry.id = "p9".into();
+    assert_eq!(
+        s.add(retry.clone(), 10),
+        Err(DomainError::Replay("p2".into()))
+    );
+    retry.address = "tel:+15550000001".into();
+    assert_eq!(s.add(retry, 10), Err(DomainError::CorrelatorReused));
+    let twin = Participant::new("p4".into(), "TEL:+15550000009".into(), None);
+    assert_eq!(s.add(twin, 10), Err(DomainError::DuplicateAddress));
+    let dave = Participant::new("p5".into(), "tel:+15550000005".into(), None);
+    assert_eq!(s.add(dave, 3), Err(DomainError::TooManyParticipants));
+    s.end(Utc::now()).unwrap();
+    assert_eq!(
+        s.add(carol, 10),
+        Err(DomainError::Replay("p2".into())),
+        "a retry after the end still answers"
+    );
 }

@@ -13,8 +13,8 @@ use tracing::Instrument;
 
 use crate::{
     convert,
-    core::{Changed, Core},
-    domain::{Participant, Session},
+    core::{Changed, Core, CoreError},
+    domain::{DomainError, Participant, Session},
     store::{self, Stored, entities::session},
 };
 
@@ -74,6 +74,12 @@ impl CallGrpc {
             .iter()
             .map(address)
             .collect::<Result<Vec<_>, _>>()?;
+        let mut distinct: Vec<String> = addresses.iter().map(|a| a.to_ascii_lowercase()).collect();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() != addresses.len() {
+            return Err(grpc::exception("POL0013", ["participantAddress"]));
+        }
         let hash = request_hash(&req);
         let replay = |existing: Stored| {
             if existing.row.request_hash == hash {
@@ -150,50 +156,44 @@ impl CallGrpc {
         }
     }
 
+    /// Adds a participant. Correlator replay, duplicate address and the participant limit
+    /// are checked by the domain inside the same transaction as the change, so concurrent
+    /// retries cannot call anyone twice.
     async fn add(
         &self,
         app: String,
         req: pb::AddParticipantRequest,
     ) -> Result<pb::AddParticipantResponse, Status> {
         let spec = req.participant.unwrap_or_default();
-        let address = address(&spec)?;
+        let mut participant = Participant::new(new_id("pa"), address(&spec)?, spec.name);
+        participant.client_correlator = req.client_correlator.clone();
         let id = req.call_session_id;
-        let existing = self.load(&app, &id).await?;
-        if let Some(c) = &req.client_correlator
-            && let Some(p) = existing
-                .session
-                .participants
-                .iter()
-                .find(|p| p.client_correlator.as_ref() == Some(c))
-        {
-            return if p.address == address && p.name == spec.name {
-                Ok(pb::AddParticipantResponse {
-                    participant: Some(convert::participant(p)),
-                    created: false,
-                })
-            } else {
-                Err(grpc::exception(
-                    "SVC0005",
-                    [c.clone(), "clientCorrelator".into()],
-                ))
-            };
-        }
-        if existing.session.participants.len() >= self.core.config.call.max_participants {
-            return Err(grpc::exception("POL0003", ["participant"]));
-        }
-        let mut participant = Participant::new(new_id("pa"), address, spec.name);
-        participant.client_correlator = req.client_correlator;
-        let pid = participant.id.clone();
-        let stored = self
-            .change(&app, &id, |s| s.add(participant.clone()))
-            .await?;
+        let max = self.core.config.call.max_participants;
+        let added = self
+            .core
+            .mutate(&id, Some(&app), None, |s| s.add(participant.clone(), max))
+            .await;
+        let (stored, pid, created) = match added {
+            Ok(Changed::Session(stored)) => (*stored, participant.id.clone(), true),
+            Ok(Changed::Missing | Changed::Duplicate) => {
+                return Err(grpc::not_found("call session"));
+            }
+            Err(CoreError::Domain(DomainError::Replay(earlier))) => {
+                (self.load(&app, &id).await?, earlier, false)
+            }
+            Err(CoreError::Domain(DomainError::CorrelatorReused)) => {
+                let c = req.client_correlator.unwrap_or_default();
+                return Err(grpc::exception("SVC0005", [c, "clientCorrelator".into()]));
+            }
+            Err(e) => return Err(convert::status(e, &id)),
+        };
         let p = stored
             .session
             .participant(&pid)
             .ok_or_else(|| grpc::not_found("participant"))?;
         Ok(pb::AddParticipantResponse {
             participant: Some(convert::participant(p)),
-            created: true,
+            created,
         })
     }
 }

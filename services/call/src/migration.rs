@@ -6,6 +6,12 @@ use sea_orm_migration::{prelude::*, schema::*};
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
+    /// Its own history table, so the call service's migrations can share a database
+    /// (or schema) with another service's without either finding the other's unknown.
+    fn migration_table_name() -> DynIden {
+        "seaql_migrations_call".into_iden()
+    }
+
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(parlay_kit::migration::KitTables),

@@ -58,7 +58,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_event_is_first_seen_once_and_pruned_later() {
-        let db = crate::db::connect_and_migrate::<KitOnly>("sqlite::memory:")
+        let path = std::env::temp_dir().join(crate::ids::new_id("inbox-test-"));
+        let url = crate::db::sqlite_url(&path, "kit");
+        let db = crate::db::connect_and_migrate::<KitOnly>(&url)
             .await
             .unwrap();
         assert!(first_time(&db, "call", "ev1").await.unwrap());
