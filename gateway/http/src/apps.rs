@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 pub mod pattern;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Prefix of every key, so a leaked one is recognisable by secret scanners.
 const KEY_PREFIX: &str = "prl_";

@@ -75,6 +75,14 @@ impl ApiError {
         )
     }
 
+    /// 408: the whole request took longer than the gateway allows (see [`crate::router`]).
+    pub(crate) fn request_timeout() -> ApiError {
+        ApiError::Exception(
+            StatusCode::REQUEST_TIMEOUT,
+            RequestError::service("SVC0001", ["request timeout"]),
+        )
+    }
+
     /// 500 after logging `what` went wrong and why.
     pub(crate) fn internal(what: &str, cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "{what}");
@@ -129,6 +137,19 @@ impl ApiError {
             ApiError::Internal => RequestError::service("SVC0001", ["internal error"]),
         }
     }
+}
+
+/// Middleware, just outside `tower_http`'s `TimeoutLayer`: its 408 comes with an empty body
+/// and no `Content-Type`; this sends [`ApiError::request_timeout`] in its place, so a client
+/// gets a `requestError` here as everywhere else. No route answers 408 itself.
+pub(crate) async fn render_timeout(response: Response) -> Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        tracing::warn!("request timed out");
+        return ApiError::request_timeout().into_response();
+    }
+    response
 }
 
 impl IntoResponse for ApiError {

@@ -21,6 +21,9 @@ pub(crate) mod tests;
 /// Longest free text (names, correlators) accepted, in characters.
 pub(crate) const MAX_TEXT_CHARS: usize = 256;
 
+/// Longest `callbackData` accepted, in characters.
+pub(crate) const MAX_CALLBACK_DATA_CHARS: usize = 1024;
+
 /// `raw` as the services should see it: syntax checked, `acr:Authorization` resolved.
 ///
 /// * not a valid `tel:`/`sip:`/`acr:` URI → 400 SVC0004 [`field`];
@@ -48,17 +51,26 @@ pub(crate) fn same_address(a: &str, b: &str) -> bool {
     }
 }
 
-/// An optional free text of at most [`MAX_TEXT_CHARS`] characters, else 400 SVC0002 [`field`].
-pub(crate) fn short_text(value: Option<String>, field: &str) -> Result<Option<String>, ApiError> {
+/// An optional free text of at most `max` characters and without control characters
+/// ([`char::is_control`]: NUL, line breaks, tabs, …), else 400 SVC0002 [`field`]. The
+/// services store these texts, and PostgreSQL refuses NUL in a text column.
+fn text(value: Option<String>, max: usize, field: &str) -> Result<Option<String>, ApiError> {
     match value {
-        Some(text) if text.chars().count() > MAX_TEXT_CHARS => {
+        Some(text) if text.chars().count() > max || text.chars().any(char::is_control) => {
             Err(ApiError::of("SVC0002", [field]))
         }
         other => Ok(other),
     }
 }
 
-/// An optional `clientCorrelator`: when present, 1 to [`MAX_TEXT_CHARS`] characters.
+/// An optional free text of at most [`MAX_TEXT_CHARS`] characters and without control
+/// characters, else 400 SVC0002 [`field`].
+pub(crate) fn short_text(value: Option<String>, field: &str) -> Result<Option<String>, ApiError> {
+    text(value, MAX_TEXT_CHARS, field)
+}
+
+/// An optional `clientCorrelator`: when present, 1 to [`MAX_TEXT_CHARS`] characters, no
+/// control characters.
 pub(crate) fn client_correlator(value: Option<String>) -> Result<Option<String>, ApiError> {
     const FIELD: &str = "clientCorrelator";
     match short_text(value, FIELD)? {
@@ -77,9 +89,12 @@ pub(crate) fn no_charging(charging: Option<&ChargingInformation>) -> Result<(), 
 
 /// An optional `callbackReference` as the services take it.
 ///
-/// * `notifyURL` must be an absolute `http`/`https` URL with a host, else 400 SVC0002 ["notifyURL"];
+/// * `notifyURL` must be an absolute `http`/`https` URL with a host and no control
+///   characters, else 400 SVC0002 ["notifyURL"];
 /// * `notificationFormat`, when present, must be `JSON` (any case), else 400 SVC0002
-///   ["notificationFormat"]: the suite sends no XML.
+///   ["notificationFormat"]: the suite sends no XML;
+/// * `callbackData`, when present, at most [`MAX_CALLBACK_DATA_CHARS`] characters and no
+///   control characters, else 400 SVC0002 ["callbackData"].
 pub(crate) fn callback(reference: Option<CallbackReference>) -> Result<Option<Callback>, ApiError> {
     let Some(reference) = reference else {
         return Ok(None);
@@ -92,14 +107,23 @@ pub(crate) fn callback(reference: Option<CallbackReference>) -> Result<Option<Ca
     {
         return Err(ApiError::of("SVC0002", ["notificationFormat"]));
     }
+    let callback_data = text(
+        reference.callback_data,
+        MAX_CALLBACK_DATA_CHARS,
+        "callbackData",
+    )?;
     Ok(Some(Callback {
         notify_url: reference.notify_url,
-        callback_data: reference.callback_data,
+        callback_data,
     }))
 }
 
-/// An absolute `http`/`https` URL with a non-empty host.
+/// An absolute `http`/`https` URL with a non-empty host and no control characters.
 fn is_notify_url(url: &str) -> bool {
+    // `Uri` refuses most, but not a NUL in the fragment or a C1 control in the query.
+    if url.chars().any(char::is_control) {
+        return false;
+    }
     let Ok(uri) = url.parse::<Uri>() else {
         return false;
     };

@@ -92,6 +92,41 @@ fn texts_and_correlators_have_bounds() {
     }
 }
 
+/// Texts with a control character somewhere: NUL (which PostgreSQL refuses in text), other
+/// C0 controls, DEL and a C1 control.
+const CONTROLLED: [&str; 7] = [
+    "a\u{0}b",
+    "\u{0}",
+    "line\nbreak",
+    "tab\there",
+    "cr\r",
+    "del\u{7f}",
+    "c1\u{85}",
+];
+
+#[test]
+fn texts_and_correlators_refuse_control_characters() {
+    for bad in CONTROLLED {
+        assert_eq!(
+            refusal(short_text(Some(bad.into()), "participantName").unwrap_err()),
+            (400, "SVC0002".into(), vec!["participantName".into()]),
+            "{bad:?}"
+        );
+        assert_eq!(
+            refusal(client_correlator(Some(bad.into())).unwrap_err()),
+            (400, "SVC0002".into(), vec!["clientCorrelator".into()]),
+            "{bad:?}"
+        );
+    }
+    // Printable text of any script is fine, spaces included.
+    let fine = "Zoë 李 — +1 (555) ☎".to_string();
+    assert_eq!(
+        short_text(Some(fine.clone()), "participantName").unwrap(),
+        Some(fine.clone())
+    );
+    assert_eq!(client_correlator(Some(fine.clone())).unwrap(), Some(fine));
+}
+
 #[test]
 fn charging_is_refused() {
     assert!(no_charging(None).is_ok());
@@ -144,5 +179,64 @@ fn callbacks_need_a_web_url_and_json() {
     assert_eq!(
         refusal(callback(reference("http://x.org", Some("XML"))).unwrap_err()),
         (400, "SVC0002".into(), vec!["notificationFormat".into()])
+    );
+}
+
+#[test]
+fn notify_urls_refuse_control_characters() {
+    // `http::Uri` alone lets the fragment and non-ASCII query bytes through: the last
+    // two would pass without the explicit check.
+    for bad in [
+        "http://x.org/a\u{0}b",
+        "http://x.org/\u{0}",
+        "http://x\u{0}.org/",
+        "http://x.org/a?b=\u{0}",
+        "http://x.org/a\nb",
+        "http://x.org/a\u{7f}",
+        "\u{0}http://x.org/",
+        "http://x.org/\t",
+        "http://x.org/a#\u{0}",
+        "http://x.org/a?b=\u{85}",
+    ] {
+        assert_eq!(
+            refusal(callback(reference(bad, Some("JSON"))).unwrap_err()),
+            (400, "SVC0002".into(), vec!["notifyURL".into()]),
+            "{bad:?}"
+        );
+    }
+}
+
+fn with_data(data: &str) -> Option<CallbackReference> {
+    Some(CallbackReference {
+        notify_url: "https://app.example.org/events".into(),
+        callback_data: Some(data.into()),
+        notification_format: None,
+    })
+}
+
+#[test]
+fn callback_data_is_bounded_and_free_of_control_characters() {
+    let max = "é".repeat(MAX_CALLBACK_DATA_CHARS);
+    let ok = callback(with_data(&max)).unwrap().unwrap();
+    assert_eq!(ok.callback_data, Some(max));
+    let empty = callback(with_data("")).unwrap().unwrap();
+    assert_eq!(empty.callback_data.as_deref(), Some(""));
+    let long = "x".repeat(MAX_CALLBACK_DATA_CHARS + 1);
+    let bad = CONTROLLED.iter().map(|s| s.to_string()).chain([long]);
+    for bad in bad {
+        assert_eq!(
+            refusal(callback(with_data(&bad)).unwrap_err()),
+            (400, "SVC0002".into(), vec!["callbackData".into()]),
+            "{bad:?}"
+        );
+    }
+    // notifyURL is checked first.
+    let mut both = with_data("a\u{0}b");
+    if let Some(r) = both.as_mut() {
+        r.notify_url = "ftp://x.org/".into();
+    }
+    assert_eq!(
+        refusal(callback(both).unwrap_err()),
+        (400, "SVC0002".into(), vec!["notifyURL".into()])
     );
 }

@@ -130,6 +130,58 @@ fn names_and_correlators_are_bounded() {
 }
 
 #[test]
+fn names_correlators_and_callback_data_refuse_control_characters() {
+    let mut body = session(&[ALICE, BOB]);
+    body.participant[1].participant_name = Some("a\u{0}b".into());
+    assert_eq!(
+        refused(body, &[]),
+        (400, "SVC0002".into(), vec!["participantName".into()])
+    );
+    let mut body = session(&[ALICE]);
+    body.client_correlator = Some("a\u{0}b".into());
+    assert_eq!(
+        refused(body, &[]),
+        (400, "SVC0002".into(), vec!["clientCorrelator".into()])
+    );
+    for (url, data, field) in [
+        ("http://x.org/a\u{0}b", "cb", "notifyURL"),
+        ("http://x.org/", "a\u{0}b", "callbackData"),
+    ] {
+        let mut body = session(&[ALICE]);
+        body.callback_reference = Some(CallbackReference {
+            notify_url: url.into(),
+            callback_data: Some(data.into()),
+            notification_format: None,
+        });
+        assert_eq!(
+            refused(body, &[]),
+            (400, "SVC0002".into(), vec![field.into()])
+        );
+    }
+    // A participant's own clientCorrelator means nothing in a new session: it is ignored,
+    // never sent on, so it is not checked either.
+    let mut body = session(&[ALICE]);
+    body.participant[0].client_correlator = Some("a\u{0}b".into());
+    assert!(validate::create_session(&app(&[]), body).is_ok());
+
+    let refuse = |p: CallParticipantIn| {
+        refusal(validate::add_participant(&app(&[]), "cs1".into(), p).unwrap_err())
+    };
+    let mut named = participant(BOB);
+    named.participant_name = Some("Bob\u{0}".into());
+    assert_eq!(
+        refuse(named),
+        (400, "SVC0002".into(), vec!["participantName".into()])
+    );
+    let mut correlated = participant(BOB);
+    correlated.client_correlator = Some("c\u{0}".into());
+    assert_eq!(
+        refuse(correlated),
+        (400, "SVC0002".into(), vec!["clientCorrelator".into()])
+    );
+}
+
+#[test]
 fn charging_is_not_supported() {
     let mut body = session(&[ALICE]);
     body.charging = Some(ChargingInformation {

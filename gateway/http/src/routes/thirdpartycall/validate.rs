@@ -3,7 +3,8 @@
 //! Creating a session, in this order (the first failure answers):
 //! 1. `participant` empty → 400 SVC0004 ["participant"];
 //! 2. for each participant in order: the address (see [`crate::validate::user_address`]),
-//!    then `participantName` of at most 256 characters (400 SVC0002 ["participantName"]);
+//!    then `participantName` of at most 256 characters without control characters (400
+//!    SVC0002 ["participantName"]);
 //!    a `clientCorrelator` inside a participant of a new session has no meaning and is
 //!    ignored;
 //! 3. the same address twice (after `acr:Authorization` is resolved) → 403 POL0013
@@ -12,9 +13,15 @@
 //!    patterns) may only start calls that involve one of them, so at least one participant
 //!    must match one of its patterns, else 403 POL0002 [first participant's address]. An
 //!    unrestricted application may call anyone;
-//! 5. `clientCorrelator` 1–256 characters (400 SVC0002 ["clientCorrelator"]);
+//! 5. `clientCorrelator` 1–256 characters without control characters (400 SVC0002
+//!    ["clientCorrelator"]);
 //! 6. `charging` present → 403 POL0008 ["charging"];
-//! 7. `callbackReference` (see [`crate::validate::callback`]).
+//! 7. `callbackReference` (see [`crate::validate::callback`]): `notifyURL`,
+//!    `notificationFormat`, then `callbackData` (at most 1,024 characters, no control
+//!    characters).
+//!
+//! Control characters ([`char::is_control`], NUL included) are refused in every text that
+//! reaches a service: the services store them, and PostgreSQL refuses NUL in text.
 //!
 //! Adding a participant applies the same address, name and correlator rules to the one
 //! participant, but not the user restriction: the session was already authorised when it
