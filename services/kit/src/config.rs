@@ -75,6 +75,8 @@ pub struct NotifyConfig {
     pub concurrency: usize,
     /// Send the W3C `traceparent` header on webhook POSTs.
     pub send_traceparent: bool,
+    /// Seconds a delivered or abandoned notification and its attempts are kept, then deleted.
+    pub retention_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,6 +136,7 @@ impl Default for NotifyConfig {
             lease_secs: 30,
             concurrency: 64,
             send_traceparent: true,
+            retention_secs: 7 * 24 * 3600,
         }
     }
 }

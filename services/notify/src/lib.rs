@@ -6,6 +6,8 @@
 //!
 //! Nothing is lost on a crash: a job is acknowledged on the bus only once stored, and a
 //! stored job is attempted under a lease that any instance may take over once it expires.
+//! Jobs delivered or abandoned are kept, with their attempts, for `notify.retention_secs`,
+//! then deleted by a janitor.
 #![forbid(unsafe_code)]
 
 mod consumer;
@@ -14,6 +16,7 @@ pub mod deliver;
 mod dispatcher;
 pub mod entity;
 pub mod error;
+mod janitor;
 pub mod migration;
 pub mod schedule;
 pub mod store;
@@ -53,15 +56,17 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// A running notify: the bus consumer and the dispatcher.
+/// A running notify: the bus consumer, the dispatcher and the janitor.
 pub struct Notify {
     consumer: JoinHandle<()>,
     dispatcher: JoinHandle<()>,
+    janitor: JoinHandle<()>,
 }
 
 impl Notify {
     /// Subscribes (durable "notify-jobs", filter "notify.>", ack_wait 30 s), spawns the
-    /// consumer and the dispatcher, returns once subscribed.
+    /// consumer, the dispatcher and the janitor (which prunes once right away, then every
+    /// minute), returns once subscribed.
     pub async fn start(
         config: &parlay_kit::Config,
         db: DatabaseConnection,
@@ -74,6 +79,13 @@ impl Notify {
                 attempt_timeout_ms = settings.attempt_timeout_ms,
                 lease_secs = settings.lease_secs,
                 "notify.lease_secs should exceed the attempt timeout; replicas may attempt a job twice at once"
+            );
+        }
+        if settings.retention_secs < settings.max_age_secs {
+            tracing::warn!(
+                retention_secs = settings.retention_secs,
+                max_age_secs = settings.max_age_secs,
+                "notify.retention_secs should exceed max_age_secs; a job published again after its row was deleted may be delivered again"
             );
         }
         let sender = deliver::Sender::new(&settings).context("building notify's HTTP client")?;
@@ -91,6 +103,11 @@ impl Notify {
             max_age: Duration::from_secs(settings.max_age_secs),
             wake: Arc::clone(&wake),
         };
+        let janitor = janitor::Janitor {
+            db: db.clone(),
+            retention_secs: settings.retention_secs,
+            every: janitor::EVERY,
+        };
         let dispatcher = dispatcher::Dispatcher {
             db,
             sender,
@@ -99,14 +116,19 @@ impl Notify {
         };
         Ok(Notify {
             consumer: tokio::spawn(consumer.run(deliveries, shutdown.clone())),
+            janitor: tokio::spawn(janitor.run(shutdown.clone())),
             dispatcher: tokio::spawn(dispatcher.run(shutdown)),
         })
     }
 
-    /// Waits until the consumer and dispatcher have stopped after shutdown (in-flight
-    /// attempts finish or time out first).
+    /// Waits until the consumer, the dispatcher and the janitor have stopped after shutdown
+    /// (in-flight attempts finish or time out first).
     pub async fn join(self) {
-        for (name, task) in [("consumer", self.consumer), ("dispatcher", self.dispatcher)] {
+        for (name, task) in [
+            ("consumer", self.consumer),
+            ("dispatcher", self.dispatcher),
+            ("janitor", self.janitor),
+        ] {
             if let Err(e) = task.await {
                 tracing::error!(task = name, error = %e, "notify task ended abnormally");
             }

@@ -3,7 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-/// Creates `notify_jobs`, `notify_attempts` and the indexes the dispatcher's queries use.
+/// Creates `notify_jobs`, `notify_attempts` and the indexes the dispatcher's and the
+/// janitor's queries use.
 pub struct NotifyTables;
 
 impl MigrationName for NotifyTables {
@@ -50,6 +51,24 @@ impl MigrationTrait for NotifyTables {
                     .to_owned(),
             )
             .await?;
+        // The janitor looks for final jobs by the time they became final: delivered ones by
+        // `delivered_at`, expired ones by `expires_at`.
+        for (name, column) in [
+            ("notify_jobs_delivered", "delivered_at"),
+            ("notify_jobs_expired", "expires_at"),
+        ] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table("notify_jobs")
+                        .if_not_exists()
+                        .col("status")
+                        .col(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .create_table(
                 Table::create()

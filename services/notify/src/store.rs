@@ -172,10 +172,95 @@ async fn settle<C: ConnectionTrait>(
     Ok(update.exec(db).await?.rows_affected == 1)
 }
 
+/// Jobs deleted per transaction by [`prune`], so that no statement holds the tables long.
+pub const PRUNE_BATCH: u64 = 1_000;
+
+/// Deletes the jobs that became final (delivered or expired) before `cutoff`, with their
+/// attempts, in transactions of at most `batch` jobs; returns how many jobs were deleted.
+/// Pending jobs are never deleted, however old.
+///
+/// A delivered job became final at its `delivered_at`. An expired job counts from its
+/// `expires_at`, as no column records when it was abandoned: that was before `expires_at`
+/// (its next attempt would have come after it, or no attempt could succeed), or, for a job
+/// that expired before it could be attempted, when a dispatcher picked it up just after.
+/// So an abandoned job is kept for the retention after `expires_at`, which is never much
+/// less, and for one given up early more, than the retention after it was abandoned.
+pub async fn prune(
+    db: &DatabaseConnection,
+    cutoff: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, DbErr> {
+    let batch = batch.max(1);
+    let mut deleted = 0;
+    for (status, final_at) in [
+        (Status::Delivered, Column::DeliveredAt),
+        (Status::Expired, Column::ExpiresAt),
+    ] {
+        loop {
+            let ids: Vec<String> = job::Entity::find()
+                .select_only()
+                .column(Column::JobId)
+                .filter(Column::Status.eq(status))
+                .filter(final_at.lt(cutoff))
+                .limit(batch)
+                .into_tuple()
+                .all(db)
+                .await?;
+            let found = ids.len() as u64;
+            if found == 0 {
+                break;
+            }
+            // Attempts first: a batch cut short never leaves attempts without their job.
+            let txn = db.begin().await?;
+            attempt::Entity::delete_many()
+                .filter(attempt::Column::JobId.is_in(ids.iter().map(String::as_str)))
+                .exec(&txn)
+                .await?;
+            deleted += job::Entity::delete_many()
+                .filter(Column::JobId.is_in(ids))
+                .filter(Column::Status.eq(status))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            txn.commit().await?;
+            if found < batch {
+                break;
+            }
+            // Let the dispatcher and the consumer write between two batches.
+            tokio::task::yield_now().await;
+        }
+    }
+    Ok(deleted)
+}
+
 /// `now + secs`, saturating far in the future instead of overflowing.
 pub fn after(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
     let delta = TimeDelta::try_seconds(i64::try_from(secs).unwrap_or(i64::MAX))
         .unwrap_or(TimeDelta::days(3650));
     now.checked_add_signed(delta)
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `now - secs`, but at most a century back: a cutoff older than anything stored, and
+/// still a time every database can hold.
+pub fn before(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
+    const CENTURY: TimeDelta = TimeDelta::days(36_525);
+    let delta = TimeDelta::try_seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+        .map_or(CENTURY, |d| d.min(CENTURY));
+    now - delta
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn before_goes_back_at_most_a_century() {
+        let now = now();
+        assert_eq!(before(now, 0), now);
+        assert_eq!(before(now, 60), now - TimeDelta::seconds(60));
+        let century = now - TimeDelta::days(36_525);
+        assert_eq!(before(now, 200 * 365 * 24 * 3600), century);
+        assert_eq!(before(now, u64::MAX), century);
+    }
 }

@@ -40,7 +40,8 @@ pub struct Model {
     pub traceparent: Option<String>,
     /// When the publishing service created the job.
     pub created_at: ChronoDateTimeUtc,
-    /// No attempt is scheduled after this.
+    /// No attempt is scheduled after this. For an expired job, also when its retention
+    /// starts (no column records when it was abandoned; see `store::prune`).
     pub expires_at: ChronoDateTimeUtc,
     /// Delivery state.
     pub status: Status,
@@ -50,7 +51,7 @@ pub struct Model {
     pub next_attempt_at: ChronoDateTimeUtc,
     /// Set while a dispatcher holds the job; another may take it over after this time.
     pub lease_until: Option<ChronoDateTimeUtc>,
-    /// When the application accepted it.
+    /// When the application accepted it; a delivered job's retention starts here.
     pub delivered_at: Option<ChronoDateTimeUtc>,
 }
 

@@ -25,4 +25,5 @@ macro_rules! on_both_backends {
 
 mod delivery;
 mod restart;
+mod retention;
 mod retries;
