@@ -38,6 +38,9 @@ pub struct Config {
     pub call: CallConfig,
     pub notify: NotifyConfig,
     pub netsim: NetsimConfig,
+    /// `PARLAY_…` environment variables that name no setting (reported at start).
+    #[serde(skip)]
+    pub ignored_env: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +107,7 @@ impl Default for Config {
             call: CallConfig::default(),
             notify: NotifyConfig::default(),
             netsim: NetsimConfig::default(),
+            ignored_env: Vec::new(),
         }
     }
 }
@@ -185,6 +189,7 @@ impl Config {
             })?;
             merge(&mut table, over);
         }
+        let mut ignored_env = Vec::new();
         for (key, value) in env {
             let Some(name) = key.strip_prefix("PARLAY_") else {
                 continue;
@@ -193,12 +198,20 @@ impl Config {
                 continue;
             }
             let path: Vec<String> = name.split("__").map(str::to_ascii_lowercase).collect();
-            set_path(&mut table, &path, env_value(&value));
+            // The value takes the type of the setting it overrides, so PARLAY_API_VERSION=2
+            // stays a string. Variables naming no setting (Kubernetes injects
+            // PARLAY_GATEWAY_SERVICE_HOST and the like for a Service named parlay-gateway)
+            // are reported, not fatal; a typo in a file still is.
+            match typed(&table, &path, &value) {
+                Some(v) => set_path(&mut table, &path, v),
+                None => ignored_env.push(key),
+            }
         }
-        let config: Config = toml::Value::Table(table)
+        let mut config: Config = toml::Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string().trim().to_string()))?;
         config.validate()?;
+        config.ignored_env = ignored_env;
         Ok(config)
     }
 
@@ -252,16 +265,31 @@ impl Config {
     }
 }
 
-/// An environment value as TOML: numbers and booleans typed, anything else a string.
-fn env_value(raw: &str) -> toml::Value {
-    if let Ok(i) = raw.parse::<i64>() {
-        return toml::Value::Integer(i);
-    }
-    match raw {
-        "true" => toml::Value::Boolean(true),
-        "false" => toml::Value::Boolean(false),
-        _ => toml::Value::String(raw.to_string()),
-    }
+/// Settings with no default (absent from the defaults table); all strings.
+const OPTIONAL_STRINGS: [&str; 3] = ["public_url", "database_url", "nats_url"];
+
+/// An environment value typed like the setting at `path`; None when no setting is there.
+/// A value that does not parse as that type stays a string, so deserialising names it.
+fn typed(table: &toml::Table, path: &[String], raw: &str) -> Option<toml::Value> {
+    let string = || toml::Value::String(raw.to_string());
+    let current = match path {
+        [key] if OPTIONAL_STRINGS.contains(&key.as_str()) => return Some(string()),
+        [key] => table.get(key)?,
+        [section, key] => table.get(section)?.as_table()?.get(key)?,
+        _ => return None,
+    };
+    Some(match current {
+        toml::Value::Integer(_) => raw
+            .parse()
+            .map(toml::Value::Integer)
+            .unwrap_or_else(|_| string()),
+        toml::Value::Boolean(_) => raw
+            .parse()
+            .map(toml::Value::Boolean)
+            .unwrap_or_else(|_| string()),
+        toml::Value::Table(_) => return None,
+        _ => string(),
+    })
 }
 
 fn merge(base: &mut toml::Table, over: toml::Table) {
@@ -320,6 +348,39 @@ mod tests {
     }
 
     #[test]
+    fn env_values_take_the_type_of_their_setting_and_strangers_are_reported() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("PARLAY_API_VERSION", "2"),
+                ("PARLAY_BUS_PREFIX", "42"),
+                ("PARLAY_NOTIFY__SEND_TRACEPARENT", "false"),
+                ("PARLAY_NATS_URL", "nats://127.0.0.1:4222"),
+                ("PARLAY_GATEWAY_SERVICE_HOST", "10.0.0.1"),
+                ("PARLAY_GATEWAY__NOPE", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.api_version, "2");
+        assert_eq!(c.bus_prefix, "42");
+        assert!(!c.notify.send_traceparent);
+        assert_eq!(c.nats_url.as_deref(), Some("nats://127.0.0.1:4222"));
+        assert_eq!(
+            c.ignored_env,
+            ["PARLAY_GATEWAY_SERVICE_HOST", "PARLAY_GATEWAY__NOPE"]
+        );
+    }
+
+    #[test]
+    fn a_file_with_an_unknown_key_is_refused() {
+        let path = std::env::temp_dir().join(crate::ids::new_id("parlay-config-"));
+        std::fs::write(&path, "htp_addr = \"127.0.0.1:1\"\n").unwrap();
+        let err = Config::load(Some(&path), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("htp_addr"), "{err}");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
     fn the_documented_defaults_are_the_defaults() {
         let documented: Config = toml::from_str(include_str!("../config.default.toml")).unwrap();
         assert_eq!(
@@ -332,8 +393,9 @@ mod tests {
     fn bad_values_are_refused_with_the_setting_named() {
         let err = Config::load(None, env(&[("PARLAY_HTTP_ADDR", "nowhere")])).unwrap_err();
         assert!(err.to_string().contains("socket address"), "{err}");
-        let err = Config::load(None, env(&[("PARLAY_NOPE", "1")])).unwrap_err();
-        assert!(err.to_string().contains("nope"), "{err}");
+        let err =
+            Config::load(None, env(&[("PARLAY_CALL__MAX_PARTICIPANTS", "many")])).unwrap_err();
+        assert!(err.to_string().contains("max_participants"), "{err}");
         let err = Config::load(None, env(&[("PARLAY_PUBLIC_URL", "ftp://x")])).unwrap_err();
         assert!(err.to_string().contains("public_url"), "{err}");
     }

@@ -101,7 +101,13 @@ impl Relay {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(50);
         loop {
-            let wait = match self.publish_batch().await {
+            // Shutdown cuts a batch short: what was not deleted is published after a
+            // restart (the bus de-duplicates; consumers are idempotent).
+            let outcome = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                outcome = self.publish_batch() => outcome,
+            };
+            let wait = match outcome {
                 Ok((published, 0)) => {
                     backoff = Duration::from_millis(50);
                     if published as u64 == BATCH {

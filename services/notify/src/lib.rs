@@ -48,6 +48,12 @@ const ACK_WAIT: Duration = Duration::from_secs(30);
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
+    /// Its own history table, so notify's migrations can share a database (or schema)
+    /// with another service's without either finding the other's unknown.
+    fn migration_table_name() -> sea_orm::sea_query::DynIden {
+        sea_orm::sea_query::IntoIden::into_iden("seaql_migrations_notify")
+    }
+
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(parlay_kit::migration::KitTables),

@@ -69,7 +69,12 @@ enum AppsCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match load(&cli) {
-        Ok(c) => c,
+        Ok(c) => {
+            for name in &c.ignored_env {
+                eprintln!("parlay: warning: {name} names no setting; ignored");
+            }
+            c
+        }
         Err(e) => {
             eprintln!("parlay: configuration error: {e}");
             return ExitCode::from(2);

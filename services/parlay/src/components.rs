@@ -42,21 +42,43 @@ impl Served {
         self.shutdown.cancel();
     }
 
-    /// Waits until every task stopped; the first error, if any.
+    /// Waits until every task stopped; the first error, if any. Once shutdown has begun,
+    /// tasks still running after [`GRACE`] are aborted, so a stuck request or worker can
+    /// never keep the process from exiting.
     pub async fn join(mut self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        let grace = async move {
+            shutdown.cancelled().await;
+            tokio::time::sleep(GRACE).await;
+        };
+        tokio::pin!(grace);
         let mut result = Ok(());
-        while let Some(done) = self.tasks.join_next().await {
-            let outcome = done.map_err(anyhow::Error::from).and_then(|r| r);
-            if let Err(e) = outcome {
-                self.shutdown.cancel();
-                if result.is_ok() {
-                    result = Err(e);
+        loop {
+            tokio::select! {
+                done = self.tasks.join_next() => {
+                    let Some(done) = done else { break };
+                    if let Err(e) = done.map_err(anyhow::Error::from).and_then(|r| r) {
+                        self.shutdown.cancel();
+                        if result.is_ok() {
+                            result = Err(e);
+                        }
+                    }
+                }
+                _ = &mut grace => {
+                    tracing::warn!(grace = ?GRACE, "shutdown grace period over; aborting what still runs");
+                    self.tasks.abort_all();
+                    while self.tasks.join_next().await.is_some() {}
+                    break;
                 }
             }
         }
         result
     }
 }
+
+/// How long shutdown waits for in-flight work before aborting it (below Kubernetes'
+/// default 30 s termination grace period).
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(25);
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
