@@ -97,6 +97,7 @@ pub fn test_config() -> Config {
         grpc_addr: ([127, 0, 0, 1], 0).into(),
         ..Config::default()
     };
+    c.call.no_answer_timeout_secs = 2;
     c.notify.initial_backoff_ms = 50;
     c.notify.max_backoff_ms = 500;
     c.notify.lease_secs = 2;

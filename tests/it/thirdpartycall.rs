@@ -21,6 +21,7 @@ both_modes!(
     webhook_failing_three_times_is_delivered_with_one_id,
     participants_can_be_added_read_and_removed,
     keys_limited_to_users,
+    an_unanswered_call_ends_as_no_answer,
 );
 
 /// The `resourceURL` of a created session.
@@ -424,4 +425,38 @@ async fn keys_limited_to_users(mode: Mode) {
         r.exception(),
         ("POL0002", vec!["acr:Authorization".to_string()])
     );
+}
+
+/// The network never answers (60 s delay): the suite's no-answer timer (2 s in tests) ends
+/// the leg, releases it at the network and tells the application.
+async fn an_unanswered_call_ends_as_no_answer(mode: Mode) {
+    let suite = Suite::start(mode).await;
+    suite
+        .set_rules(json!([{"address": "tel:+1555777*", "call": "answer", "callDelayMs": 60000}]))
+        .await;
+    let app = suite.app("app", &[]).await;
+    let hook = Receiver::start().await;
+    let slow = "tel:+15557770001";
+    let created = app.create_call(&[slow, B], Some(&hook.url), None).await;
+    let url = resource_url(&created);
+    let s = until_statuses(&app, &url, &[TERMINATED, TERMINATED]).await;
+    assert_eq!(
+        causes(&s),
+        ["CallParticipantNoAnswer", "CallParticipantAborted"]
+    );
+    let id = url.rsplit('/').next().unwrap_or_default().to_string();
+    eventually("the leg released at the network", 10, || async {
+        let log = suite.network_log(&id).await;
+        log.iter()
+            .any(|c| c["kind"] == "release" && c["address"] == slow)
+            .then_some(())
+    })
+    .await;
+    eventually("a NoAnswer webhook", 10, || async {
+        hook.received()
+            .iter()
+            .any(|r| r.call_event() == "NoAnswer" && r.called() == slow)
+            .then_some(())
+    })
+    .await;
 }

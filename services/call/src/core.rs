@@ -100,7 +100,7 @@ impl Core {
         row: store::entities::session::Model,
         mut session: Session,
     ) -> Result<Stored, DbErr> {
-        let fx = session.start();
+        let fx = session.start(Utc::now());
         let txn = parlay_kit::db::begin_write(&self.db).await?;
         store::insert(&txn, row.clone(), &session).await?;
         let envelopes = effects::envelopes(&self.config, &row, &session, fx, Utc::now());

@@ -60,6 +60,8 @@ pub struct Participant {
     pub status: Status,
     /// Whether the network was asked to call this participant.
     pub dialled: bool,
+    /// When the network was asked to call this participant (the no-answer timer's start).
+    pub dialled_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub client_correlator: Option<String>,
@@ -73,6 +75,7 @@ impl Participant {
             name,
             status: Status::Initial,
             dialled: false,
+            dialled_at: None,
             started_at: None,
             ended_at: None,
             client_correlator: None,
@@ -146,13 +149,36 @@ impl Session {
     }
 
     /// Starts the session: the A-party is called.
-    pub fn start(&mut self) -> Vec<Effect> {
+    pub fn start(&mut self, at: DateTime<Utc>) -> Vec<Effect> {
+        self.participants
+            .first_mut()
+            .map(|first| dial(first, at))
+            .into_iter()
+            .collect()
+    }
+
+    /// The no-answer timer: legs the network was asked to call before `cutoff` and that are
+    /// still not answered end as `NoAnswer` (and are released, in case the network still
+    /// rings them). This bounds a session even when network events are lost.
+    pub fn expire_unanswered(&mut self, cutoff: DateTime<Utc>, at: DateTime<Utc>) -> Vec<Effect> {
+        if self.terminated {
+            return Vec::new();
+        }
         let mut effects = Vec::new();
-        if let Some(first) = self.participants.first_mut() {
-            first.dialled = true;
-            effects.push(Effect::Connect {
-                participant_id: first.id.clone(),
-            });
+        for p in &mut self.participants {
+            if p.status == Status::Initial && p.dialled_at.is_some_and(|d| d < cutoff) {
+                end_leg(p, Cause::NoAnswer, at, Event::NoAnswer);
+                effects.push(Effect::Release {
+                    participant_id: p.id.clone(),
+                });
+                effects.push(Effect::Notify {
+                    participant_id: p.id.clone(),
+                    event: Event::NoAnswer,
+                });
+            }
+        }
+        if !effects.is_empty() {
+            effects.extend(self.end_if_over(at));
         }
         effects
     }
@@ -200,7 +226,7 @@ impl Session {
             event,
         });
         if index == 0 && event == Event::Answer {
-            effects.extend(self.dial_waiting());
+            effects.extend(self.dial_waiting(at));
         }
         effects.extend(self.end_if_over(at));
         effects
@@ -221,6 +247,7 @@ impl Session {
         &mut self,
         mut participant: Participant,
         max: usize,
+        at: DateTime<Utc>,
     ) -> Result<Vec<Effect>, DomainError> {
         if let Some(c) = &participant.client_correlator
             && let Some(earlier) = self
@@ -251,10 +278,7 @@ impl Session {
         }
         let mut effects = Vec::new();
         if self.established() || self.participants.is_empty() {
-            participant.dialled = true;
-            effects.push(Effect::Connect {
-                participant_id: participant.id.clone(),
-            });
+            effects.push(dial(&mut participant, at));
         }
         self.participants.push(participant);
         Ok(effects)
@@ -283,16 +307,11 @@ impl Session {
         Ok(effects)
     }
 
-    fn dial_waiting(&mut self) -> Vec<Effect> {
+    fn dial_waiting(&mut self, at: DateTime<Utc>) -> Vec<Effect> {
         self.participants
             .iter_mut()
             .filter(|p| !p.dialled && p.is_live())
-            .map(|p| {
-                p.dialled = true;
-                Effect::Connect {
-                    participant_id: p.id.clone(),
-                }
-            })
+            .map(|p| dial(p, at))
             .collect()
     }
 
@@ -331,6 +350,15 @@ impl Session {
             .filter(|p| p.is_live())
             .flat_map(|p| release(p, at))
             .collect()
+    }
+}
+
+/// Asks the network to call `p`.
+fn dial(p: &mut Participant, at: DateTime<Utc>) -> Effect {
+    p.dialled = true;
+    p.dialled_at = Some(at);
+    Effect::Connect {
+        participant_id: p.id.clone(),
     }
 }
 

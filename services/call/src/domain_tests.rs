@@ -34,7 +34,7 @@ fn releases(effects: &[Effect]) -> Vec<&str> {
 #[test]
 fn a_party_first_then_the_others() {
     let mut s = session(3);
-    assert_eq!(connects(&s.start()), ["p0"]);
+    assert_eq!(connects(&s.start(Utc::now())), ["p0"]);
     let fx = s.apply("p0", Outcome::Answered, Utc::now());
     assert_eq!(connects(&fx), ["p1", "p2"]);
     assert!(fx.contains(&Effect::Notify {
@@ -47,7 +47,7 @@ fn a_party_first_then_the_others() {
 #[test]
 fn busy_b_party_ends_a_two_party_session_and_releases_a() {
     let mut s = session(2);
-    s.start();
+    s.start(Utc::now());
     s.apply("p0", Outcome::Answered, Utc::now());
     let fx = s.apply("p1", Outcome::Busy, Utc::now());
     assert!(s.terminated);
@@ -63,7 +63,7 @@ fn busy_b_party_ends_a_two_party_session_and_releases_a() {
 #[test]
 fn unreachable_a_party_ends_without_calling_b() {
     let mut s = session(2);
-    s.start();
+    s.start(Utc::now());
     let fx = s.apply("p0", Outcome::NotReachable, Utc::now());
     assert!(s.terminated);
     assert!(connects(&fx).is_empty());
@@ -74,7 +74,7 @@ fn unreachable_a_party_ends_without_calling_b() {
 #[test]
 fn hang_up_ends_two_party_session() {
     let mut s = session(2);
-    s.start();
+    s.start(Utc::now());
     s.apply("p0", Outcome::Answered, Utc::now());
     s.apply("p1", Outcome::Answered, Utc::now());
     let fx = s.apply("p1", Outcome::Disconnected, Utc::now());
@@ -86,7 +86,7 @@ fn hang_up_ends_two_party_session() {
 #[test]
 fn three_party_session_survives_one_hang_up() {
     let mut s = session(3);
-    s.start();
+    s.start(Utc::now());
     for p in ["p0", "p1", "p2"] {
         s.apply(p, Outcome::Answered, Utc::now());
     }
@@ -97,7 +97,7 @@ fn three_party_session_survives_one_hang_up() {
 #[test]
 fn one_participant_session_ends_when_it_hangs_up() {
     let mut s = session(1);
-    s.start();
+    s.start(Utc::now());
     s.apply("p0", Outcome::Answered, Utc::now());
     assert!(!s.terminated);
     s.apply("p0", Outcome::Disconnected, Utc::now());
@@ -107,7 +107,7 @@ fn one_participant_session_ends_when_it_hangs_up() {
 #[test]
 fn late_and_repeated_events_never_leave_a_terminal_state() {
     let mut s = session(2);
-    s.start();
+    s.start(Utc::now());
     s.apply("p0", Outcome::Answered, Utc::now());
     s.apply("p1", Outcome::Busy, Utc::now());
     let before = s.clone();
@@ -126,7 +126,7 @@ fn late_and_repeated_events_never_leave_a_terminal_state() {
 #[test]
 fn repeated_answer_is_ignored() {
     let mut s = session(3);
-    s.start();
+    s.start(Utc::now());
     s.apply("p0", Outcome::Answered, Utc::now());
     assert!(s.apply("p0", Outcome::Answered, Utc::now()).is_empty());
 }
@@ -134,7 +134,7 @@ fn repeated_answer_is_ignored() {
 #[test]
 fn end_releases_dialled_legs_and_refuses_twice() {
     let mut s = session(2);
-    s.start();
+    s.start(Utc::now());
     let fx = s.end(Utc::now()).unwrap();
     assert_eq!(releases(&fx), ["p0"]);
     assert_eq!(s.participants[0].status, Status::Terminated(Cause::Aborted));
@@ -144,11 +144,12 @@ fn end_releases_dialled_legs_and_refuses_twice() {
 #[test]
 fn added_participant_is_called_once_a_is_connected() {
     let mut s = session(2);
-    s.start();
+    s.start(Utc::now());
     let fx = s
         .add(
             Participant::new("p2".into(), "tel:+15550000009".into(), None),
             10,
+            Utc::now(),
         )
         .unwrap();
     assert!(connects(&fx).is_empty());
@@ -158,6 +159,7 @@ fn added_participant_is_called_once_a_is_connected() {
         .add(
             Participant::new("p3".into(), "tel:+15550000008".into(), None),
             10,
+            Utc::now(),
         )
         .unwrap();
     assert_eq!(connects(&fx), ["p3"]);
@@ -166,7 +168,7 @@ fn added_participant_is_called_once_a_is_connected() {
 #[test]
 fn removing_a_participant_can_end_the_session() {
     let mut s = session(2);
-    s.start();
+    s.start(Utc::now());
     s.apply("p0", Outcome::Answered, Utc::now());
     s.apply("p1", Outcome::Answered, Utc::now());
     let fx = s.remove("p1", Utc::now()).unwrap();
@@ -182,7 +184,7 @@ fn removing_a_participant_can_end_the_session() {
 fn duration_counts_connected_time() {
     let mut s = session(1);
     let t0 = Utc::now();
-    s.start();
+    s.start(Utc::now());
     s.apply("p0", Outcome::Answered, t0);
     s.apply(
         "p0",
@@ -196,7 +198,7 @@ fn duration_counts_connected_time() {
 fn a_failed_a_party_ends_a_larger_session_without_calling_the_others() {
     for outcome in [Outcome::Busy, Outcome::NotReachable, Outcome::NoAnswer] {
         let mut s = session(3);
-        s.start();
+        s.start(Utc::now());
         let fx = s.apply("p0", outcome, Utc::now());
         assert!(s.terminated, "{outcome:?}");
         assert!(connects(&fx).is_empty() && releases(&fx).is_empty());
@@ -208,7 +210,7 @@ fn a_failed_a_party_ends_a_larger_session_without_calling_the_others() {
 #[test]
 fn removing_the_a_party_before_it_answers_ends_the_session() {
     let mut s = session(3);
-    s.start();
+    s.start(Utc::now());
     let fx = s.remove("p0", Utc::now()).unwrap();
     assert!(s.terminated);
     assert_eq!(releases(&fx), ["p0"]);
@@ -217,7 +219,7 @@ fn removing_the_a_party_before_it_answers_ends_the_session() {
 #[test]
 fn an_established_session_calls_added_participants_after_the_a_party_left() {
     let mut s = session(3);
-    s.start();
+    s.start(Utc::now());
     for p in ["p0", "p1", "p2"] {
         s.apply(p, Outcome::Answered, Utc::now());
     }
@@ -227,6 +229,7 @@ fn an_established_session_calls_added_participants_after_the_a_party_left() {
         .add(
             Participant::new("p3".into(), "tel:+15550000007".into(), None),
             10,
+            Utc::now(),
         )
         .unwrap();
     assert_eq!(connects(&fx), ["p3"]);
@@ -235,26 +238,75 @@ fn an_established_session_calls_added_participants_after_the_a_party_left() {
 #[test]
 fn add_checks_correlator_duplicates_and_the_limit_against_current_state() {
     let mut s = session(2);
-    s.start();
+    s.start(Utc::now());
     let mut carol = Participant::new("p2".into(), "tel:+15550000009".into(), None);
     carol.client_correlator = Some("c1".into());
-    s.add(carol.clone(), 10).unwrap();
+    s.add(carol.clone(), 10, Utc::now()).unwrap();
     let mut retry = carol.clone();
     retry.id = "p9".into();
     assert_eq!(
-        s.add(retry.clone(), 10),
+        s.add(retry.clone(), 10, Utc::now()),
         Err(DomainError::Replay("p2".into()))
     );
     retry.address = "tel:+15550000001".into();
-    assert_eq!(s.add(retry, 10), Err(DomainError::CorrelatorReused));
+    assert_eq!(
+        s.add(retry, 10, Utc::now()),
+        Err(DomainError::CorrelatorReused)
+    );
     let twin = Participant::new("p4".into(), "TEL:+15550000009".into(), None);
-    assert_eq!(s.add(twin, 10), Err(DomainError::DuplicateAddress));
+    assert_eq!(
+        s.add(twin, 10, Utc::now()),
+        Err(DomainError::DuplicateAddress)
+    );
     let dave = Participant::new("p5".into(), "tel:+15550000005".into(), None);
-    assert_eq!(s.add(dave, 3), Err(DomainError::TooManyParticipants));
+    assert_eq!(
+        s.add(dave, 3, Utc::now()),
+        Err(DomainError::TooManyParticipants)
+    );
     s.end(Utc::now()).unwrap();
     assert_eq!(
-        s.add(carol, 10),
+        s.add(carol, 10, Utc::now()),
         Err(DomainError::Replay("p2".into())),
         "a retry after the end still answers"
     );
+}
+
+#[test]
+fn the_no_answer_timer_ends_legs_the_network_never_reported() {
+    let t0 = Utc::now();
+    let mut s = session(2);
+    s.start(t0);
+    assert!(s.expire_unanswered(t0, t0).is_empty(), "not yet due");
+    let later = t0 + chrono::Duration::seconds(61);
+    let fx = s.expire_unanswered(t0 + chrono::Duration::seconds(60), later);
+    assert_eq!(
+        s.participants[0].status,
+        Status::Terminated(Cause::NoAnswer)
+    );
+    assert_eq!(releases(&fx), ["p0"]);
+    assert!(fx.contains(&Effect::Notify {
+        participant_id: "p0".into(),
+        event: Event::NoAnswer
+    }));
+    assert!(s.terminated, "B was waiting for A: the session is over");
+    assert!(s.expire_unanswered(later, later).is_empty());
+}
+
+#[test]
+fn the_no_answer_timer_leaves_connected_legs_alone() {
+    let t0 = Utc::now();
+    let mut s = session(3);
+    s.start(t0);
+    s.apply("p0", Outcome::Answered, t0);
+    s.apply("p1", Outcome::Answered, t0);
+    let later = t0 + chrono::Duration::seconds(120);
+    let fx = s.expire_unanswered(later, later);
+    assert_eq!(releases(&fx), ["p2"]);
+    assert_eq!(
+        s.participants[2].status,
+        Status::Terminated(Cause::NoAnswer)
+    );
+    assert_eq!(s.participants[0].status, Status::Connected);
+    assert_eq!(s.participants[1].status, Status::Connected);
+    assert!(!s.terminated, "two remain connected");
 }

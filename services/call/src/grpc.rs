@@ -171,7 +171,9 @@ impl CallGrpc {
         let max = self.core.config.call.max_participants;
         let added = self
             .core
-            .mutate(&id, Some(&app), None, |s| s.add(participant.clone(), max))
+            .mutate(&id, Some(&app), None, |s| {
+                s.add(participant.clone(), max, Utc::now())
+            })
             .await;
         let (stored, pid, created) = match added {
             Ok(Changed::Session(stored)) => (*stored, participant.id.clone(), true),

@@ -47,6 +47,7 @@ impl CallService {
         let mut tasks = JoinSet::new();
         tasks.spawn(events::run(core.clone(), deliveries, shutdown.clone()));
         tasks.spawn(outbox::Relay::new(db.clone(), bus, waker).run(shutdown.clone()));
+        tasks.spawn(no_answer_timer(core.clone(), shutdown.clone()));
         tasks.spawn(janitor(db, config.call.retention_secs, shutdown));
         Ok(Self { core, tasks })
     }
@@ -61,6 +62,37 @@ impl CallService {
     /// Waits for the workers to stop after shutdown.
     pub async fn join(mut self) {
         while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Ends legs left unanswered past `call.no_answer_timeout_secs` (see
+/// [`domain::Session::expire_unanswered`]), checking every few seconds.
+async fn no_answer_timer(core: Arc<core::Core>, shutdown: CancellationToken) {
+    let timeout = chrono::Duration::seconds(core.config.call.no_answer_timeout_secs as i64);
+    let every = Duration::from_secs((core.config.call.no_answer_timeout_secs / 4).clamp(1, 5));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let now = chrono::Utc::now();
+        let ids = match store::with_unanswered_legs(&core.db, now - timeout, 500).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(error = %e, "no-answer timer could not read the store");
+                continue;
+            }
+        };
+        for id in ids {
+            let result = core
+                .mutate(&id, None, None, |s| {
+                    Ok(s.expire_unanswered(now - timeout, now))
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, session = %id, "no-answer timer could not end a leg");
+            }
+        }
     }
 }
 

@@ -82,6 +82,7 @@ impl MigrationTrait for CallTables {
                     .col(string("status"))
                     .col(string_null("cause"))
                     .col(boolean("dialled"))
+                    .col(timestamp_with_time_zone_null("dialled_at"))
                     .col(string_null("client_correlator"))
                     .col(timestamp_with_time_zone_null("started_at"))
                     .col(timestamp_with_time_zone_null("ended_at"))
@@ -91,6 +92,16 @@ impl MigrationTrait for CallTables {
                             .to("call_sessions", "id")
                             .on_delete(ForeignKeyAction::Cascade),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("call_participants_unanswered")
+                    .table("call_participants")
+                    .col("status")
+                    .col("dialled_at")
                     .to_owned(),
             )
             .await?;

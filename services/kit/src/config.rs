@@ -59,6 +59,9 @@ pub struct CallConfig {
     pub max_participants: usize,
     /// Seconds an ended call session stays readable before it is purged (then 404).
     pub retention_secs: u64,
+    /// Seconds a called participant may stay unanswered before the leg ends as NoAnswer
+    /// (bounds a session even when the network never reports back).
+    pub no_answer_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -126,6 +129,7 @@ impl Default for CallConfig {
         Self {
             max_participants: 10,
             retention_secs: 3600,
+            no_answer_timeout_secs: 120,
         }
     }
 }
@@ -241,6 +245,9 @@ impl Config {
         }
         if self.call.max_participants == 0 {
             return bad("call.max_participants must be at least 1");
+        }
+        if self.call.no_answer_timeout_secs == 0 {
+            return bad("call.no_answer_timeout_secs must be at least 1");
         }
         if self.notify.concurrency == 0 || self.notify.initial_backoff_ms == 0 {
             return bad("notify.concurrency and notify.initial_backoff_ms must be positive");

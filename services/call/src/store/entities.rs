@@ -40,6 +40,7 @@ pub mod participant {
         pub status: String,
         pub cause: Option<String>,
         pub dialled: bool,
+        pub dialled_at: Option<ChronoDateTimeUtc>,
         pub client_correlator: Option<String>,
         pub started_at: Option<ChronoDateTimeUtc>,
         pub ended_at: Option<ChronoDateTimeUtc>,

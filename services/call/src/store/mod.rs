@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use entities::{participant, session};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use crate::domain::{Cause, Participant, Session, Status};
@@ -139,6 +139,26 @@ pub async fn save<C: ConnectionTrait>(
     Ok(true)
 }
 
+/// Sessions with a leg the network was asked to call before `cutoff` and that is still
+/// unanswered (the no-answer timer's candidates), at most `limit`.
+pub async fn with_unanswered_legs<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<String>, DbErr> {
+    let rows: Vec<String> = participant::Entity::find()
+        .select_only()
+        .column(participant::Column::SessionId)
+        .distinct()
+        .filter(participant::Column::Status.eq("Initial"))
+        .filter(participant::Column::DialledAt.lt(cutoff))
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
 /// Deletes sessions that ended before `cutoff` (their retention passed).
 pub async fn purge_ended_before<C: ConnectionTrait>(
     db: &C,
@@ -181,6 +201,7 @@ fn to_row(session_id: &str, position: usize, p: &Participant) -> participant::Mo
         status: status.into(),
         cause: cause.map(str::to_string),
         dialled: p.dialled,
+        dialled_at: p.dialled_at,
         client_correlator: p.client_correlator.clone(),
         started_at: p.started_at,
         ended_at: p.ended_at,
@@ -201,6 +222,7 @@ fn to_domain(row: participant::Model) -> Participant {
         name: row.name,
         status,
         dialled: row.dialled,
+        dialled_at: row.dialled_at,
         started_at: row.started_at,
         ended_at: row.ended_at,
         client_correlator: row.client_correlator,
