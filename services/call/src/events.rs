@@ -40,11 +40,11 @@ pub async fn run(
         };
         let span = tracing::info_span!("call.net_event", subject = %delivery.envelope.subject);
         telemetry::set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
-        handle(&core, delivery).instrument(span).await;
+        handle(&core, delivery, &shutdown).instrument(span).await;
     }
 }
 
-async fn handle(core: &Core, delivery: Delivery) {
+async fn handle(core: &Core, delivery: Delivery, shutdown: &CancellationToken) {
     let event = match CallLegEvent::decode(delivery.envelope.payload.as_ref()) {
         Ok(e) => e,
         Err(e) => {
@@ -61,19 +61,37 @@ async fn handle(core: &Core, delivery: Delivery) {
         .as_ref()
         .map(wire::time)
         .unwrap_or_else(chrono::Utc::now);
-    let result = core
-        .mutate(&event.call_session_id, None, Some(&event.event_id), |s| {
-            Ok(s.apply(&event.participant_id, outcome, at))
-        })
-        .await;
-    match result {
-        Ok(_) => delivery.ack().await,
-        Err(e) => {
-            tracing::warn!(error = %e, event_id = %event.event_id, "call leg event not applied; will retry");
-            delivery.retry(Duration::from_millis(500)).await;
+    // A failure is retried here, before the next event: handing it back to the bus would
+    // let later events of the same leg overtake it. Past IN_PLACE (below the bus's
+    // ack_wait) it goes back to the bus after all.
+    let started = tokio::time::Instant::now();
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let result = core
+            .mutate(&event.call_session_id, None, Some(&event.event_id), |s| {
+                Ok(s.apply(&event.participant_id, outcome, at))
+            })
+            .await;
+        match result {
+            Ok(_) => return delivery.ack().await,
+            Err(e) if started.elapsed() + backoff < IN_PLACE && !shutdown.is_cancelled() => {
+                tracing::warn!(error = %e, event_id = %event.event_id, "call leg event not applied; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, event_id = %event.event_id, "call leg event not applied; back to the bus");
+                return delivery.retry(Duration::from_millis(500)).await;
+            }
         }
     }
 }
+
+/// How long an event is retried in place before it is handed back to the bus.
+const IN_PLACE: Duration = Duration::from_secs(20);
 
 fn outcome(o: LegOutcome) -> Option<Outcome> {
     Some(match o {
