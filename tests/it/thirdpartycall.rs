@@ -389,6 +389,14 @@ async fn participants_can_be_added_read_and_removed(mode: Mode) {
         p.body["callParticipantInformation"]["participantName"],
         "Carol"
     );
+    let unknown = app
+        .get_url(&format!("{url}/participants/panosuchparticipant"))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        unknown.exception(),
+        ("SVC0002", vec!["participantId".to_string()])
+    );
     assert_eq!(app.delete_url(&p_url).await.status, StatusCode::NO_CONTENT);
     let p = app.get_url(&p_url).await;
     assert_eq!(

@@ -63,40 +63,25 @@ pub fn session(stored: &Stored) -> pb::CallSession {
     }
 }
 
-impl From<CoreError> for Status {
-    fn from(e: CoreError) -> Self {
-        match e {
-            CoreError::Domain(DomainError::NoSuchParticipant) => grpc::not_found("participant"),
-            // The id is filled in by the handler that knows it (see `terminated`).
-            CoreError::Domain(DomainError::AlreadyTerminated) => {
-                grpc::exception("SVC0261", [""; 0])
-            }
-            CoreError::Domain(DomainError::TooManyParticipants) => {
-                grpc::exception("POL0003", ["participant"])
-            }
-            CoreError::Domain(DomainError::DuplicateAddress) => {
-                grpc::exception("POL0013", ["participantAddress"])
-            }
-            CoreError::Domain(DomainError::CorrelatorReused) => {
-                grpc::exception("SVC0005", ["clientCorrelator"])
-            }
-            // The add handler answers replays itself; reaching here is a bug.
-            CoreError::Domain(DomainError::Replay(_)) => Status::internal("unexpected replay"),
-            CoreError::Db(e) => grpc::internal("call store failed", &e),
-            CoreError::Contended(_) => Status::unavailable("call session busy; retry"),
-        }
-    }
-}
-
-/// SVC0261 naming the session.
-pub fn terminated(session_id: &str) -> Status {
-    grpc::exception("SVC0261", [session_id])
-}
-
-/// Maps a core error, naming the session for SVC0261.
+/// The status for a core error on session `session_id`.
 pub fn status(e: CoreError, session_id: &str) -> Status {
     match e {
-        CoreError::Domain(DomainError::AlreadyTerminated) => terminated(session_id),
-        other => other.into(),
+        CoreError::Domain(DomainError::NoSuchParticipant) => grpc::not_found("participantId"),
+        CoreError::Domain(DomainError::AlreadyTerminated) => {
+            grpc::exception("SVC0261", [session_id])
+        }
+        CoreError::Domain(DomainError::TooManyParticipants) => {
+            grpc::exception("POL0003", ["participant"])
+        }
+        CoreError::Domain(DomainError::DuplicateAddress) => {
+            grpc::exception("POL0013", ["participantAddress"])
+        }
+        CoreError::Domain(DomainError::CorrelatorReused(c)) => {
+            grpc::exception("SVC0005", [c, "clientCorrelator".into()])
+        }
+        // The add handler answers replays itself; reaching here is a bug.
+        CoreError::Domain(DomainError::Replay(_)) => Status::internal("unexpected replay"),
+        CoreError::Db(e) => grpc::internal("call store failed", &e),
+        CoreError::Contended(_) => Status::unavailable("call session busy; retry"),
     }
 }

@@ -131,7 +131,7 @@ pub enum DomainError {
     #[error("participant {0} was added by an earlier request with this clientCorrelator")]
     Replay(String),
     #[error("clientCorrelator reused with a different participant")]
-    CorrelatorReused,
+    CorrelatorReused(String),
 }
 
 impl Session {
@@ -259,7 +259,7 @@ impl Session {
                 if earlier.address == participant.address && earlier.name == participant.name {
                     DomainError::Replay(earlier.id.clone())
                 } else {
-                    DomainError::CorrelatorReused
+                    DomainError::CorrelatorReused(c.clone())
                 },
             );
         }

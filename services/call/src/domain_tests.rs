@@ -251,7 +251,7 @@ fn add_checks_correlator_duplicates_and_the_limit_against_current_state() {
     retry.address = "tel:+15550000001".into();
     assert_eq!(
         s.add(retry, 10, Utc::now()),
-        Err(DomainError::CorrelatorReused)
+        Err(DomainError::CorrelatorReused("c1".into()))
     );
     let twin = Participant::new("p4".into(), "TEL:+15550000009".into(), None);
     assert_eq!(

@@ -142,7 +142,7 @@ impl CallGrpc {
         store::load(&self.core.db, id, Some(app))
             .await
             .map_err(db)?
-            .ok_or_else(|| grpc::not_found("call session"))
+            .ok_or_else(|| grpc::not_found("callSessionId"))
     }
 
     async fn change<F>(&self, app: &str, id: &str, f: F) -> Result<Stored, Status>
@@ -151,7 +151,7 @@ impl CallGrpc {
     {
         match self.core.mutate(id, Some(app), None, f).await {
             Ok(Changed::Session(s)) => Ok(*s),
-            Ok(Changed::Missing | Changed::Duplicate) => Err(grpc::not_found("call session")),
+            Ok(Changed::Missing | Changed::Duplicate) => Err(grpc::not_found("callSessionId")),
             Err(e) => Err(convert::status(e, id)),
         }
     }
@@ -178,21 +178,17 @@ impl CallGrpc {
         let (stored, pid, created) = match added {
             Ok(Changed::Session(stored)) => (*stored, participant.id.clone(), true),
             Ok(Changed::Missing | Changed::Duplicate) => {
-                return Err(grpc::not_found("call session"));
+                return Err(grpc::not_found("callSessionId"));
             }
             Err(CoreError::Domain(DomainError::Replay(earlier))) => {
                 (self.load(&app, &id).await?, earlier, false)
-            }
-            Err(CoreError::Domain(DomainError::CorrelatorReused)) => {
-                let c = req.client_correlator.unwrap_or_default();
-                return Err(grpc::exception("SVC0005", [c, "clientCorrelator".into()]));
             }
             Err(e) => return Err(convert::status(e, &id)),
         };
         let p = stored
             .session
             .participant(&pid)
-            .ok_or_else(|| grpc::not_found("participant"))?;
+            .ok_or_else(|| grpc::not_found("participantId"))?;
         Ok(pb::AddParticipantResponse {
             participant: Some(convert::participant(p)),
             created,
@@ -287,7 +283,7 @@ impl ThirdPartyCall for CallGrpc {
         let p = stored
             .session
             .participant(&r.participant_id)
-            .ok_or_else(|| grpc::not_found("participant"))?;
+            .ok_or_else(|| grpc::not_found("participantId"))?;
         Ok(Response::new(convert::participant(p)))
     }
 

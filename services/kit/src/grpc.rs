@@ -72,9 +72,18 @@ pub fn exception_of(status: &Status) -> Option<Exception> {
     Exception::decode(status.details()).ok()
 }
 
-/// "No such resource for this application": the gateway answers 404.
-pub fn not_found(what: &str) -> Status {
-    Status::not_found(format!("{what} not found"))
+/// "No such resource for this application": the gateway answers 404 with SVC0002 naming
+/// `path_param`, the path parameter that named the missing resource (`callSessionId`).
+pub fn not_found(path_param: &str) -> Status {
+    let exception = Exception {
+        message_id: "SVC0002".into(),
+        variables: vec![path_param.to_string()],
+    };
+    Status::with_details(
+        Code::NotFound,
+        format!("{path_param} not found"),
+        exception.encode_to_vec().into(),
+    )
 }
 
 /// An internal failure: logged here with its cause chain, never shown to a client.
@@ -105,6 +114,11 @@ mod tests {
             exception("POL0003", ["participant"]).code(),
             Code::PermissionDenied
         );
-        assert!(exception_of(&not_found("x")).is_none());
+        let missing = not_found("callSessionId");
+        assert_eq!(missing.code(), Code::NotFound);
+        assert_eq!(
+            exception_of(&missing).unwrap().variables,
+            vec!["callSessionId"]
+        );
     }
 }

@@ -53,7 +53,7 @@ async fn service_exceptions_are_400_and_policy_exceptions_403() {
 #[tokio::test]
 async fn not_found_names_the_path_id_unless_the_service_says_more() {
     let (status, _, body) = render(ApiError::from_status(
-        &grpc::not_found("call session"),
+        &Status::not_found("call session not found"),
         "callSessionId",
     ))
     .await;

@@ -61,16 +61,6 @@ pub(crate) fn routes(base: &str) -> Router<AppState> {
         )
 }
 
-/// Which path id a plain `NotFound` is about: the service says "participant not found" or
-/// "call session not found".
-fn missing(status: &Status) -> &'static str {
-    if status.message().contains("participant") {
-        PARTICIPANT_ID
-    } else {
-        SESSION_ID
-    }
-}
-
 /// One call to the call service for `app`, errors mapped by the status table.
 async fn call<M, T, F>(
     state: &AppState,
@@ -87,7 +77,7 @@ where
         rpc(state.upstreams.call.clone(), request),
     )
     .await
-    .map_err(|status| ApiError::from_status(&status, missing(&status)))
+    .map_err(|status| ApiError::from_status(&status, SESSION_ID))
 }
 
 /// POST `/callSessions`: 201 + `Location` + `callSessionInformation`.

@@ -67,10 +67,10 @@ async fn session(id: &str) -> Result<CallSession, Status> {
         }),
         "csslow" => {
             tokio::time::sleep(Duration::from_secs(3)).await;
-            Err(grpc::not_found("call session"))
+            Err(grpc::not_found("callSessionId"))
         }
         "csbroken" => Err(Status::internal("disk /var/secret is full")),
-        _ => Err(grpc::not_found("call session")),
+        _ => Err(grpc::not_found("callSessionId")),
     }
 }
 
@@ -165,7 +165,7 @@ impl ThirdPartyCall for FakeCall {
             .into_iter()
             .find(|p| p.id == r.participant_id)
             .map(Response::new)
-            .ok_or_else(|| grpc::not_found("participant"))
+            .ok_or_else(|| grpc::not_found("participantId"))
     }
 
     async fn delete_participant(
