@@ -7,6 +7,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "parlay/common/v1/common.proto",
         "parlay/call/v1/call.proto",
+        "parlay/call/v1/callnotif.proto",
+        "parlay/call/v1/audio.proto",
         "parlay/net/v1/net.proto",
         "parlay/notify/v1/notify.proto",
     ];

@@ -62,6 +62,21 @@ pub struct CallConfig {
     /// Seconds a called participant may stay unanswered before the leg ends as NoAnswer
     /// (bounds a session even when the network never reports back).
     pub no_answer_timeout_secs: u64,
+    /// Milliseconds the network waits for an application's call-direction decision when its
+    /// subscription names no `responseTimeout`; then the default action applies.
+    pub decision_timeout_ms: u64,
+    /// Longest `responseTimeout` a call-direction subscription may ask for, in milliseconds.
+    pub max_decision_timeout_ms: u64,
+    /// Longest lifetime of a call-notification subscription in seconds; also the lifetime
+    /// granted when the request names no `duration`.
+    pub max_subscription_secs: u64,
+    /// Media types accepted for audio to play and prompts (POL0011 for others); a request
+    /// without `mediaType` is accepted.
+    pub audio_media_types: Vec<String>,
+    /// Longest recording a play-and-record interaction may ask for, in seconds.
+    pub max_recording_secs: u32,
+    /// Seconds a recording stays readable at its URL, then it is deleted.
+    pub recording_retention_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +105,10 @@ pub struct NotifyConfig {
 pub struct NetsimConfig {
     /// Milliseconds before a participant answers when no rule matches its address.
     pub default_call_delay_ms: u64,
+    /// Milliseconds a play (or an interaction's prompt) lasts when no rule names `playMs`.
+    pub default_play_ms: u64,
+    /// Milliseconds a participant speaks into a recording when no rule names `recording`.
+    pub default_recording_ms: u64,
 }
 
 impl Default for Config {
@@ -130,6 +149,22 @@ impl Default for CallConfig {
             max_participants: 10,
             retention_secs: 3600,
             no_answer_timeout_secs: 120,
+            decision_timeout_ms: 5_000,
+            max_decision_timeout_ms: 60_000,
+            max_subscription_secs: 30 * 24 * 3600,
+            audio_media_types: [
+                "audio/wav",
+                "audio/x-wav",
+                "audio/wave",
+                "audio/mpeg",
+                "audio/mp3",
+                "audio/amr",
+                "audio/ogg",
+            ]
+            .map(String::from)
+            .to_vec(),
+            max_recording_secs: 300,
+            recording_retention_secs: 7 * 24 * 3600,
         }
     }
 }
@@ -153,6 +188,8 @@ impl Default for NetsimConfig {
     fn default() -> Self {
         Self {
             default_call_delay_ms: 50,
+            default_play_ms: 200,
+            default_recording_ms: 1_000,
         }
     }
 }
@@ -249,6 +286,16 @@ impl Config {
         if self.call.no_answer_timeout_secs == 0 {
             return bad("call.no_answer_timeout_secs must be at least 1");
         }
+        if self.call.decision_timeout_ms == 0
+            || self.call.decision_timeout_ms > self.call.max_decision_timeout_ms
+        {
+            return bad(
+                "call.decision_timeout_ms must be between 1 and call.max_decision_timeout_ms",
+            );
+        }
+        if self.call.max_subscription_secs == 0 || self.call.max_recording_secs == 0 {
+            return bad("call.max_subscription_secs and call.max_recording_secs must be positive");
+        }
         if self.notify.concurrency == 0 || self.notify.initial_backoff_ms == 0 {
             return bad("notify.concurrency and notify.initial_backoff_ms must be positive");
         }
@@ -295,6 +342,14 @@ fn typed(table: &toml::Table, path: &[String], raw: &str) -> Option<toml::Value>
             .map(toml::Value::Boolean)
             .unwrap_or_else(|_| string()),
         toml::Value::Table(_) => return None,
+        // A list of strings: comma-separated.
+        toml::Value::Array(_) => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| toml::Value::String(v.to_string()))
+                .collect(),
+        ),
         _ => string(),
     })
 }
@@ -365,9 +420,11 @@ mod tests {
                 ("PARLAY_NATS_URL", "nats://127.0.0.1:4222"),
                 ("PARLAY_GATEWAY_SERVICE_HOST", "10.0.0.1"),
                 ("PARLAY_GATEWAY__NOPE", "1"),
+                ("PARLAY_CALL__AUDIO_MEDIA_TYPES", "audio/wav, audio/mpeg,"),
             ]),
         )
         .unwrap();
+        assert_eq!(c.call.audio_media_types, ["audio/wav", "audio/mpeg"]);
         assert_eq!(c.api_version, "2");
         assert_eq!(c.bus_prefix, "42");
         assert!(!c.notify.send_traceparent);

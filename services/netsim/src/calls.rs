@@ -40,10 +40,7 @@ pub(crate) fn connect(shared: &Arc<Shared>, command: &CallCommand, calling_addre
     }
     let plan = rules::plan(&state.rules, &command.address, shared.default_call_delay);
     let cancel = shared.shutdown.child_token();
-    let leg = Leg {
-        address: command.address.clone(),
-        state: LegState::Dialling(cancel.clone()),
-    };
+    let leg = Leg::new(&command.address, LegState::Dialling(cancel.clone()));
     state.legs.insert(session, participant, leg);
     drop(state);
     tracing::info!(
@@ -95,7 +92,7 @@ async fn outcome_after(
         if outcome == LegOutcome::Answered {
             leg.state = LegState::Connected(announced.clone());
         } else {
-            leg.state = LegState::Ended;
+            leg.finish();
             state.legs.remember_ended(&session, &participant);
         }
         (event, announced)
@@ -148,7 +145,7 @@ pub(crate) fn hang_up(
         if leg.address != address || !matches!(leg.state, LegState::Connected(_)) {
             continue;
         }
-        if let LegState::Connected(announced) = std::mem::replace(&mut leg.state, LegState::Ended) {
+        if let LegState::Connected(announced) = leg.finish() {
             hung_up.push((participant.clone(), announced));
         }
     }

@@ -1,6 +1,7 @@
-//! The control API, for tests and sandbox users: replace or read the rules, make a
-//! connected participant hang up, read the command log. JSON in and out; unknown fields
-//! are refused; every refusal is a 4xx with `{"error": "<message>"}`.
+//! The control API, for tests and sandbox users: replace or read the rules, start and read
+//! network-originated calls, make a connected participant hang up, read the command log.
+//! JSON in and out; unknown fields are refused; every refusal is a 4xx with
+//! `{"error": "<message>"}`.
 
 use std::sync::Arc;
 
@@ -8,18 +9,31 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{FromRequest, Path, Query, Request, State, rejection::QueryRejection},
+    http::{StatusCode, header},
+    response::IntoResponse,
     routing::{get, post},
 };
 use parlay_model::Address;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::{Shared, calls, error::Error, log::LogEntry, rules::RuleSet};
+use crate::{
+    Shared, calls,
+    error::Error,
+    log::{LogEntry, LogFilter},
+    network::{self, CallView},
+    rules::RuleSet,
+};
+
+/// Longest `callingParticipantName` accepted, in characters.
+const MAX_NAME_LEN: usize = 256;
 
 /// The control routes, with their state bound.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/netsim/v1/rules", get(get_rules).put(put_rules))
-        .route("/netsim/v1/calls/{call_session_id}/hangup", post(hangup))
+        .route("/netsim/v1/calls", post(originate))
+        .route("/netsim/v1/calls/{id}", get(get_call))
+        .route("/netsim/v1/calls/{id}/hangup", post(hangup))
         .route("/netsim/v1/log", get(get_log))
         .with_state(shared)
 }
@@ -57,6 +71,64 @@ async fn get_rules(State(shared): State<Arc<Shared>>) -> Json<RuleSet> {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CallRequest {
+    calling_participant: String,
+    called_participant: String,
+    #[serde(default)]
+    calling_participant_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallCreated {
+    call_id: String,
+}
+
+/// `POST /netsim/v1/calls`: a subscriber dials someone.
+async fn originate(
+    State(shared): State<Arc<Shared>>,
+    Body(request): Body<CallRequest>,
+) -> Result<impl IntoResponse, Error> {
+    let calling = Address::parse(&request.calling_participant)
+        .map_err(|e| Error::BadRequest(format!("callingParticipant: {e}")))?;
+    let called = Address::parse(&request.called_participant)
+        .map_err(|e| Error::BadRequest(format!("calledParticipant: {e}")))?;
+    let name = request.calling_participant_name.filter(|n| !n.is_empty());
+    if let Some(name) = &name {
+        if name.chars().count() > MAX_NAME_LEN {
+            return Err(Error::BadRequest(format!(
+                "callingParticipantName is longer than {MAX_NAME_LEN} characters"
+            )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Error::BadRequest(
+                "callingParticipantName contains control characters".to_string(),
+            ));
+        }
+    }
+    let span = tracing::info_span!("netsim.originate");
+    let call_id = span.in_scope(|| {
+        network::originate(&shared, calling.as_str(), called.as_str(), name.as_deref())
+    });
+    let location = format!("/netsim/v1/calls/{call_id}");
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(CallCreated { call_id }),
+    ))
+}
+
+/// `GET /netsim/v1/calls/{callId}`.
+async fn get_call(
+    State(shared): State<Arc<Shared>>,
+    Path(call_id): Path<String>,
+) -> Result<Json<CallView>, Error> {
+    let state = shared.lock();
+    network::view(&state, &call_id).map(Json)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct HangupRequest {
     participant_address: String,
 }
@@ -67,13 +139,15 @@ struct HangupResponse {
     hung_up: Vec<String>,
 }
 
+/// `POST /netsim/v1/calls/{id}/hangup`: `id` is a network call id or a call session id.
 async fn hangup(
     State(shared): State<Arc<Shared>>,
-    Path(call_session_id): Path<String>,
+    Path(id): Path<String>,
     Body(request): Body<HangupRequest>,
 ) -> Result<Json<HangupResponse>, Error> {
     let address = Address::parse(&request.participant_address)
         .map_err(|e| Error::BadRequest(format!("participantAddress: {e}")))?;
+    let call_session_id = network::session_of(&shared.lock(), &id)?;
     let span = tracing::info_span!("netsim.hangup", call_session_id = %call_session_id);
     let hung_up = span.in_scope(|| calls::hang_up(&shared, &call_session_id, address.as_str()))?;
     Ok(Json(HangupResponse { hung_up }))
@@ -83,6 +157,7 @@ async fn hangup(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LogQuery {
     call_session_id: Option<String>,
+    call_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,6 +170,10 @@ async fn get_log(
     query: Result<Query<LogQuery>, QueryRejection>,
 ) -> Result<Json<LogResponse>, Error> {
     let Query(query) = query.map_err(|e| Error::BadRequest(e.body_text()))?;
-    let commands = shared.lock().log.entries(query.call_session_id.as_deref());
+    let filter = LogFilter {
+        call_session_id: query.call_session_id.as_deref(),
+        call_id: query.call_id.as_deref(),
+    };
+    let commands = shared.lock().log.entries(filter);
     Ok(Json(LogResponse { commands }))
 }

@@ -20,6 +20,11 @@ pub(crate) enum Error {
     UnknownSession(String),
     #[error("no connected leg of call session {session} has address {address}")]
     NoConnectedLeg { session: String, address: String },
+    #[error("no network call {0} is known to netsim")]
+    UnknownCall(String),
+    /// A hangup for a network call no command has named yet: no leg is connected.
+    #[error("network call {0} is still waiting for the suite; no leg is connected")]
+    CallWaiting(String),
 }
 
 impl Error {
@@ -28,7 +33,8 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Rejected(status, _) => *status,
             Error::UnknownSession(_) => StatusCode::NOT_FOUND,
-            Error::NoConnectedLeg { .. } => StatusCode::CONFLICT,
+            Error::NoConnectedLeg { .. } | Error::CallWaiting(_) => StatusCode::CONFLICT,
+            Error::UnknownCall(_) => StatusCode::NOT_FOUND,
         }
     }
 }

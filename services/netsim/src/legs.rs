@@ -20,11 +20,37 @@ pub(crate) enum LegState {
     Ended,
 }
 
+impl LegState {
+    /// Dialling or connected: the leg still holds the call up.
+    pub(crate) fn is_live(&self) -> bool {
+        !matches!(self, LegState::Ended)
+    }
+}
+
 /// One participant's leg.
 #[derive(Debug)]
 pub(crate) struct Leg {
     pub(crate) address: String,
     pub(crate) state: LegState,
+    /// Cancelled when the leg ends, so media in progress on it fails at once.
+    pub(crate) gone: CancellationToken,
+}
+
+impl Leg {
+    /// A leg towards `address` in `state`.
+    pub(crate) fn new(address: &str, state: LegState) -> Leg {
+        Leg {
+            address: address.to_string(),
+            state,
+            gone: CancellationToken::new(),
+        }
+    }
+
+    /// Ends the leg (telling media in progress on it) and returns its previous state.
+    pub(crate) fn finish(&mut self) -> LegState {
+        self.gone.cancel();
+        std::mem::replace(&mut self.state, LegState::Ended)
+    }
 }
 
 /// Every leg netsim knows, by session then participant.
@@ -42,8 +68,19 @@ impl Legs {
             .is_some_and(|legs| legs.contains_key(participant))
     }
 
+    pub(crate) fn get(&self, session: &str, participant: &str) -> Option<&Leg> {
+        self.sessions.get(session)?.get(participant)
+    }
+
     pub(crate) fn get_mut(&mut self, session: &str, participant: &str) -> Option<&mut Leg> {
         self.sessions.get_mut(session)?.get_mut(participant)
+    }
+
+    /// Does any leg of `session` still hold the call up?
+    pub(crate) fn any_live(&self, session: &str) -> bool {
+        self.sessions
+            .get(session)
+            .is_some_and(|legs| legs.values().any(|leg| leg.state.is_live()))
     }
 
     /// The legs of one session, if netsim has heard of it.
@@ -69,13 +106,9 @@ impl Legs {
     ) -> Option<LegState> {
         let legs = self.sessions.entry(session.to_string()).or_default();
         let previous = match legs.get_mut(participant) {
-            Some(leg) => Some(std::mem::replace(&mut leg.state, LegState::Ended)),
+            Some(leg) => Some(leg.finish()),
             None => {
-                let leg = Leg {
-                    address: address.to_string(),
-                    state: LegState::Ended,
-                };
-                legs.insert(participant.to_string(), leg);
+                legs.insert(participant.to_string(), Leg::new(address, LegState::Ended));
                 None
             }
         };
@@ -129,16 +162,16 @@ mod tests {
     fn ending_a_dialling_leg_returns_its_token() {
         let mut legs = Legs::default();
         let token = CancellationToken::new();
-        let leg = Leg {
-            address: "tel:+1".into(),
-            state: LegState::Dialling(token.clone()),
-        };
+        let leg = Leg::new("tel:+1", LegState::Dialling(token.clone()));
+        let gone = leg.gone.clone();
         legs.insert("cs1", "p1", leg);
         match legs.end("cs1", "p1", "tel:+1") {
             Some(LegState::Dialling(t)) => t.cancel(),
             other => panic!("unexpected {other:?}"),
         }
         assert!(token.is_cancelled());
-        assert!(legs.get_mut("cs1", "p1").is_some());
+        assert!(gone.is_cancelled(), "media on the leg learns it ended");
+        assert!(legs.get("cs1", "p1").is_some());
+        assert!(!legs.any_live("cs1"));
     }
 }

@@ -2,18 +2,23 @@
 //!
 //! It consumes call commands (`net.cmd.call.>`) from the bus, answers them with leg events
 //! (`net.evt.call.leg`) chosen by scripted rules (address glob → answer, busy, no answer,
-//! not reachable, after a delay), and serves a small JSON control API to script it, make a
-//! connected participant hang up and read the log of what it was told to do.
+//! not reachable, after a delay) and with media events (`net.evt.call.media`: plays,
+//! recordings, digit collections), and serves a small JSON control API to script it, start
+//! network-originated calls (`net.evt.call.attempt`), make a connected participant hang up
+//! and read the log of what it was told to do.
 //!
 //! Netsim is a single-replica simulator: its state lives in memory and is not persisted.
 #![forbid(unsafe_code)]
 
+mod audio;
 mod calls;
 mod control;
 mod error;
 mod glob;
 mod legs;
 mod log;
+mod media;
+mod network;
 mod publish;
 mod rules;
 mod worker;
@@ -58,6 +63,10 @@ impl Netsim {
             bus,
             shutdown,
             default_call_delay: Duration::from_millis(config.netsim.default_call_delay_ms),
+            media_defaults: rules::MediaDefaults {
+                play: Duration::from_millis(config.netsim.default_play_ms),
+                recording: Duration::from_millis(config.netsim.default_recording_ms),
+            },
             state: Mutex::new(State::default()),
         });
         tokio::spawn(worker::run(shared.clone(), deliveries));
@@ -76,6 +85,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: CancellationToken,
     /// Delay of a call outcome when the matching rule names none (or no rule matches).
     pub(crate) default_call_delay: Duration,
+    /// Play and recording lengths when the matching rule names none.
+    pub(crate) media_defaults: rules::MediaDefaults,
     state: Mutex<State>,
 }
 
@@ -87,11 +98,14 @@ impl Shared {
     }
 }
 
-/// The simulator's memory: rules, legs, the command log and the commands already seen.
+/// The simulator's memory: rules, legs, network calls, media in progress, the command log
+/// and the commands already seen.
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) rules: Vec<rules::Rule>,
     pub(crate) legs: legs::Legs,
+    pub(crate) calls: network::NetworkCalls,
+    pub(crate) media: media::MediaJobs,
     pub(crate) log: log::CommandLog,
     pub(crate) seen: log::SeenCommands,
 }

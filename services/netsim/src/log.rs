@@ -5,8 +5,10 @@
 use std::collections::{HashSet, VecDeque};
 
 use chrono::{SecondsFormat, Utc};
-use parlay_proto::net::v1::CallCommand;
+use parlay_proto::net::v1::{CallCommand, call_command::Kind};
 use serde::Serialize;
+
+use crate::network::DecisionView;
 
 /// Most log entries kept; the oldest are dropped first.
 const MAX_ENTRIES: usize = 10_000;
@@ -20,6 +22,12 @@ pub(crate) enum LogKind {
     Connect,
     Release,
     Hangup,
+    /// A network-originated call the control API started.
+    Attempt,
+    Play,
+    Record,
+    Collect,
+    Stop,
 }
 
 /// One entry of `GET /netsim/v1/log`.
@@ -27,9 +35,25 @@ pub(crate) enum LogKind {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct LogEntry {
     pub(crate) kind: LogKind,
+    /// Empty (and left out) for attempts, which have no session yet.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub(crate) call_session_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub(crate) participant_id: String,
+    /// The participant's address; for attempts, the called party.
     pub(crate) address: String,
+    /// The network call the entry is about (attempts, and commands naming one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) call_id: Option<String>,
+    /// The call-direction decision a command carried out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) decision: Option<DecisionView>,
+    /// Media commands: the play, recording or collection concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) media_id: Option<String>,
+    /// The audio played, or the prompt of a recording or collection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,8 +63,9 @@ pub(crate) struct LogEntry {
     pub(crate) command_id: Option<String>,
     /// RFC 3339, UTC, milliseconds.
     pub(crate) at: String,
-    /// Set when the command was logged but had no effect (a connect for a leg already
-    /// known, for example one released before its connect arrived).
+    /// Set when the command was logged but had no effect: a connect for a leg already
+    /// known (for example one released before its connect arrived), media already in
+    /// progress under the same media id, a stop with nothing to stop.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) ignored: bool,
 }
@@ -48,11 +73,25 @@ pub(crate) struct LogEntry {
 impl LogEntry {
     /// An entry for a bus command of `kind`.
     pub(crate) fn command(kind: LogKind, command: &CallCommand) -> Self {
+        let (media_id, url) = match &command.kind {
+            Some(Kind::Play(play)) => (Some(&play.media_id), Some(&play.url)),
+            Some(Kind::Record(record)) => (Some(&record.media_id), record.prompt_url.as_ref()),
+            Some(Kind::Collect(collect)) => (Some(&collect.media_id), collect.prompt_url.as_ref()),
+            Some(Kind::StopMedia(stop)) => (Some(&stop.media_id), None),
+            Some(Kind::Connect(_) | Kind::Release(_)) | None => (None, None),
+        };
         Self {
             kind,
             call_session_id: command.call_session_id.clone(),
             participant_id: command.participant_id.clone(),
             address: command.address.clone(),
+            call_id: command.network_call.as_ref().map(|n| n.call_id.clone()),
+            decision: command
+                .decision
+                .as_ref()
+                .and_then(|d| DecisionView::try_from(d).ok()),
+            media_id: media_id.cloned(),
+            url: url.cloned(),
             name: command.name.clone(),
             calling_address: None,
             command_id: Some(command.command_id.clone()).filter(|id| !id.is_empty()),
@@ -68,12 +107,57 @@ impl LogEntry {
             call_session_id: call_session_id.to_string(),
             participant_id: participant_id.to_string(),
             address: address.to_string(),
+            call_id: None,
+            decision: None,
+            media_id: None,
+            url: None,
             name: None,
             calling_address: None,
             command_id: None,
             at: now(),
             ignored: false,
         }
+    }
+
+    /// An entry for a network call the control API started.
+    pub(crate) fn attempt(
+        call_id: &str,
+        calling: &str,
+        called: &str,
+        calling_name: Option<&str>,
+    ) -> Self {
+        Self {
+            kind: LogKind::Attempt,
+            call_session_id: String::new(),
+            participant_id: String::new(),
+            address: called.to_string(),
+            call_id: Some(call_id.to_string()),
+            decision: None,
+            media_id: None,
+            url: None,
+            name: calling_name.map(str::to_string),
+            calling_address: Some(calling.to_string()),
+            command_id: None,
+            at: now(),
+            ignored: false,
+        }
+    }
+}
+
+/// Which log entries to show; every given field must match.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LogFilter<'a> {
+    pub(crate) call_session_id: Option<&'a str>,
+    pub(crate) call_id: Option<&'a str>,
+}
+
+impl LogFilter<'_> {
+    fn matches(&self, entry: &LogEntry) -> bool {
+        self.call_session_id
+            .is_none_or(|id| entry.call_session_id == id)
+            && self
+                .call_id
+                .is_none_or(|id| entry.call_id.as_deref() == Some(id))
     }
 }
 
@@ -95,11 +179,11 @@ impl CommandLog {
         self.entries.push_back(entry);
     }
 
-    /// The entries, oldest first, only those of `call_session_id` when given.
-    pub(crate) fn entries(&self, call_session_id: Option<&str>) -> Vec<LogEntry> {
+    /// The entries `filter` lets through, oldest first.
+    pub(crate) fn entries(&self, filter: LogFilter<'_>) -> Vec<LogEntry> {
         self.entries
             .iter()
-            .filter(|e| call_session_id.is_none_or(|id| e.call_session_id == id))
+            .filter(|e| filter.matches(e))
             .cloned()
             .collect()
     }
@@ -150,13 +234,37 @@ mod tests {
         for i in 0..MAX_ENTRIES + 5 {
             log.push(LogEntry::hangup(&format!("cs{}", i % 2), "p", "tel:+1"));
         }
-        assert_eq!(log.entries(None).len(), MAX_ENTRIES);
-        assert!(
-            log.entries(Some("cs1"))
-                .iter()
-                .all(|e| e.call_session_id == "cs1")
-        );
-        assert!(log.entries(Some("nope")).is_empty());
+        assert_eq!(log.entries(LogFilter::default()).len(), MAX_ENTRIES);
+        let cs1 = LogFilter {
+            call_session_id: Some("cs1"),
+            call_id: None,
+        };
+        assert!(log.entries(cs1).iter().all(|e| e.call_session_id == "cs1"));
+        let nope = LogFilter {
+            call_session_id: Some("nope"),
+            call_id: None,
+        };
+        assert!(log.entries(nope).is_empty());
+    }
+
+    #[test]
+    fn attempts_filter_by_call_id_and_omit_the_session() {
+        let mut log = CommandLog::default();
+        log.push(LogEntry::attempt("nc1", "tel:+1", "tel:+2", Some("Ann")));
+        log.push(LogEntry::hangup("cs1", "p1", "tel:+1"));
+        let by_call = LogFilter {
+            call_session_id: None,
+            call_id: Some("nc1"),
+        };
+        let entries = log.entries(by_call);
+        assert_eq!(entries.len(), 1);
+        let value = serde_json::to_value(&entries[0]).unwrap();
+        assert_eq!(value["kind"], "attempt");
+        assert_eq!(value["callId"], "nc1");
+        assert_eq!(value["address"], "tel:+2");
+        assert_eq!(value["callingAddress"], "tel:+1");
+        assert_eq!(value["name"], "Ann");
+        assert!(value.get("callSessionId").is_none() && value.get("participantId").is_none());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Leg events out: build a `CallLegEvent` and publish it on `net.evt.call.leg`, retrying
-//! with back-off until the bus takes it or netsim shuts down.
+//! Events out: build a `CallLegEvent`, and publish any event on its subject, retrying with
+//! back-off until the bus takes it or netsim shuts down.
 
 use std::time::Duration;
 
@@ -10,6 +10,10 @@ use tokio_util::sync::CancellationToken;
 
 /// The subject of every leg event.
 pub(crate) const LEG_SUBJECT: &str = "net.evt.call.leg";
+/// The subject of network-originated call attempts.
+pub(crate) const ATTEMPT_SUBJECT: &str = "net.evt.call.attempt";
+/// The subject of media progress and results.
+pub(crate) const MEDIA_SUBJECT: &str = "net.evt.call.media";
 /// First pause after a failed publish; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -31,14 +35,25 @@ pub(crate) fn leg_event(
     }
 }
 
-/// Publishes `event` (with the current span's trace context) until the bus accepts it;
-/// false when `shutdown` came first.
+/// Publishes a leg event; see [`publish`].
 pub(crate) async fn publish_leg_event(
     bus: &SharedBus,
     shutdown: &CancellationToken,
     event: &CallLegEvent,
 ) -> bool {
-    let envelope = wire::envelope(LEG_SUBJECT, event.event_id.clone(), event);
+    publish(bus, shutdown, LEG_SUBJECT, &event.event_id, event).await
+}
+
+/// Publishes `event` on `subject` with envelope id `event_id` (and the current span's
+/// trace context) until the bus accepts it; false when `shutdown` came first.
+pub(crate) async fn publish(
+    bus: &SharedBus,
+    shutdown: &CancellationToken,
+    subject: &str,
+    event_id: &str,
+    event: &impl prost::Message,
+) -> bool {
+    let envelope = wire::envelope(subject, event_id.to_string(), event);
     let mut backoff = FIRST_BACKOFF;
     loop {
         let result = tokio::select! {
@@ -47,18 +62,15 @@ pub(crate) async fn publish_leg_event(
         };
         match result {
             Ok(()) => {
-                tracing::debug!(
-                    event_id = %event.event_id,
-                    outcome = ?event.outcome(),
-                    "published leg event"
-                );
+                tracing::debug!(subject, event_id, "published event");
                 return true;
             }
             Err(error) => tracing::warn!(
-                event_id = %event.event_id,
+                subject,
+                event_id,
                 %error,
                 retry_in_ms = backoff.as_millis() as u64,
-                "publishing a leg event failed; retrying"
+                "publishing an event failed; retrying"
             ),
         }
         tokio::select! {

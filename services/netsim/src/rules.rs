@@ -1,5 +1,7 @@
 //! Scripted rules: what the network does with an address. The first rule whose `address`
-//! glob matches decides; with none, the participant answers after the default delay.
+//! glob matches decides everything about it (its call outcome and, for media, how long a
+//! play lasts, what the participant says into a recording and which digits they press);
+//! with none, or for a field the rule leaves out, the configured defaults apply.
 //!
 //! A rule is one JSON object with `deny_unknown_fields`: a later behaviour (message
 //! delivery, recordings) is one more `Option` field with `#[serde(default)]`, so older
@@ -18,6 +20,12 @@ pub(crate) const MAX_RULES: usize = 1_000;
 const MAX_PATTERN_LEN: usize = 512;
 /// Longest delay accepted: an hour is already far beyond any test.
 const MAX_DELAY_MS: u64 = 3_600_000;
+/// Most digits a rule may script.
+const MAX_SCRIPTED_DIGITS: usize = 128;
+/// Longest recording content type accepted.
+const MAX_CONTENT_TYPE_LEN: usize = 127;
+/// What a recording is labelled when the rule names no content type.
+pub(crate) const DEFAULT_CONTENT_TYPE: &str = "audio/wav";
 
 /// One scripted rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +38,27 @@ pub(crate) struct Rule {
     /// Milliseconds before the call outcome; the configured default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) call_delay_ms: Option<u64>,
+    /// Milliseconds a play (or a prompt) to a matching participant lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) play_ms: Option<u64>,
+    /// What a matching participant says into a recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) recording: Option<RecordingRule>,
+    /// The DTMF digits (`0-9`, `*`, `#`) a matching participant presses when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) digits: Option<String>,
+}
+
+/// A rule's scripted recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RecordingRule {
+    /// Milliseconds the participant speaks; the configured default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) duration_ms: Option<u64>,
+    /// The recording's media type; `audio/wav` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) content_type: Option<String>,
 }
 
 /// The outcome a rule scripts for a call leg.
@@ -81,9 +110,56 @@ impl RuleSet {
                     "rules[{i}].callDelayMs is larger than {MAX_DELAY_MS}"
                 ));
             }
+            if rule.play_ms.is_some_and(|ms| ms > MAX_DELAY_MS) {
+                return Err(format!("rules[{i}].playMs is larger than {MAX_DELAY_MS}"));
+            }
+            if let Some(recording) = &rule.recording {
+                recording
+                    .validate()
+                    .map_err(|e| format!("rules[{i}].{e}"))?;
+            }
+            if let Some(digits) = &rule.digits {
+                check_digits(digits).map_err(|e| format!("rules[{i}].digits {e}"))?;
+            }
         }
         Ok(())
     }
+}
+
+impl RecordingRule {
+    fn validate(&self) -> Result<(), String> {
+        if self.duration_ms.is_some_and(|ms| ms > MAX_DELAY_MS) {
+            return Err(format!(
+                "recording.durationMs is larger than {MAX_DELAY_MS}"
+            ));
+        }
+        if let Some(content_type) = &self.content_type {
+            let well_formed = content_type
+                .split_once('/')
+                .is_some_and(|(kind, sub)| !kind.is_empty() && !sub.is_empty())
+                && content_type.len() <= MAX_CONTENT_TYPE_LEN
+                && content_type.chars().all(|c| c.is_ascii_graphic());
+            if !well_formed {
+                return Err(format!(
+                    "recording.contentType must be a media type such as {DEFAULT_CONTENT_TYPE}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_digits(digits: &str) -> Result<(), String> {
+    if digits.len() > MAX_SCRIPTED_DIGITS {
+        return Err(format!("is longer than {MAX_SCRIPTED_DIGITS} characters"));
+    }
+    if !digits
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+    {
+        return Err("may only hold 0-9, * and #".to_string());
+    }
+    Ok(())
 }
 
 /// What will happen to one dialled leg, and when.
@@ -106,6 +182,44 @@ pub(crate) fn plan(rules: &[Rule], address: &str, default_delay: Duration) -> Ca
             behaviour: CallBehaviour::Answer,
             delay: default_delay,
         },
+    }
+}
+
+/// How media behaves towards one participant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MediaPlan {
+    /// How long a play or a prompt lasts.
+    pub(crate) play: Duration,
+    /// How long the participant speaks into a recording (before any cap).
+    pub(crate) recording: Duration,
+    pub(crate) content_type: String,
+    /// The digits the participant presses; `None`: they press nothing.
+    pub(crate) digits: Option<String>,
+}
+
+/// The defaults a [`MediaPlan`] falls back to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MediaDefaults {
+    pub(crate) play: Duration,
+    pub(crate) recording: Duration,
+}
+
+/// The media plan for a participant at `address`: the first matching rule's fields, the
+/// defaults for the fields it leaves out (or when no rule matches).
+pub(crate) fn media_plan(rules: &[Rule], address: &str, defaults: MediaDefaults) -> MediaPlan {
+    let rule = rules.iter().find(|r| glob::matches(&r.address, address));
+    let recording = rule.and_then(|r| r.recording.as_ref());
+    MediaPlan {
+        play: rule
+            .and_then(|r| r.play_ms)
+            .map_or(defaults.play, Duration::from_millis),
+        recording: recording
+            .and_then(|r| r.duration_ms)
+            .map_or(defaults.recording, Duration::from_millis),
+        content_type: recording
+            .and_then(|r| r.content_type.clone())
+            .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()),
+        digits: rule.and_then(|r| r.digits.clone()),
     }
 }
 
@@ -162,8 +276,58 @@ mod tests {
     }
 
     #[test]
+    fn media_plans_take_the_first_matching_rule_and_fill_in_defaults() {
+        let defaults = MediaDefaults {
+            play: Duration::from_millis(200),
+            recording: Duration::from_millis(1_000),
+        };
+        let set = rules(
+            r#"{"rules": [
+                {"address": "tel:+1555*", "call": "answer", "playMs": 7,
+                 "recording": {"durationMs": 30, "contentType": "audio/amr"}, "digits": "12#"},
+                {"address": "tel:+1666*", "call": "answer", "recording": {}},
+                {"address": "*", "call": "answer", "digits": "9"}
+            ]}"#,
+        )
+        .unwrap();
+        assert!(set.validate().is_ok());
+        let scripted = media_plan(&set.rules, "tel:+15551234", defaults);
+        assert_eq!(scripted.play, Duration::from_millis(7));
+        assert_eq!(scripted.recording, Duration::from_millis(30));
+        assert_eq!(scripted.content_type, "audio/amr");
+        assert_eq!(scripted.digits.as_deref(), Some("12#"));
+        let partial = media_plan(&set.rules, "tel:+16661234", defaults);
+        assert_eq!(partial.play, defaults.play);
+        assert_eq!(partial.recording, defaults.recording);
+        assert_eq!(partial.content_type, DEFAULT_CONTENT_TYPE);
+        assert_eq!(partial.digits, None, "the first matching rule decides");
+        assert_eq!(media_plan(&[], "tel:+1", defaults).digits, None);
+    }
+
+    #[test]
+    fn bad_media_fields_are_refused() {
+        for bad in [
+            r#"{"address": "*", "call": "answer", "digits": "12a"}"#,
+            r#"{"address": "*", "call": "answer", "playMs": 99999999}"#,
+            r#"{"address": "*", "call": "answer", "recording": {"durationMs": 99999999}}"#,
+            r#"{"address": "*", "call": "answer", "recording": {"contentType": "wav"}}"#,
+            r#"{"address": "*", "call": "answer", "recording": {"contentType": "audio/ wav"}}"#,
+        ] {
+            let set = rules(&format!(r#"{{"rules": [{bad}]}}"#)).unwrap();
+            assert!(set.validate().is_err(), "{bad}");
+        }
+        assert!(
+            rules(r#"{"rules": [{"address": "*", "call": "answer", "recording": {"ms": 1}}]}"#)
+                .is_err()
+        );
+        assert!(
+            rules(r#"{"rules": [{"address": "*", "call": "answer", "playMs": "5"}]}"#).is_err()
+        );
+    }
+
+    #[test]
     fn stored_rules_serialise_as_they_were_given() {
-        let json = r#"{"rules":[{"address":"tel:+1555*","call":"noAnswer","callDelayMs":5},{"address":"*","call":"answer"}]}"#;
+        let json = r#"{"rules":[{"address":"tel:+1555*","call":"noAnswer","callDelayMs":5,"playMs":9,"recording":{"durationMs":50,"contentType":"audio/amr"},"digits":"1*#"},{"address":"*","call":"answer"}]}"#;
         let set = rules(json).unwrap();
         assert_eq!(serde_json::to_string(&set).unwrap(), json);
     }

@@ -10,7 +10,7 @@ use parlay_proto::net::v1::{CallCommand, call_command::Kind};
 use prost::Message;
 use tracing::Instrument;
 
-use crate::{Shared, calls};
+use crate::{Shared, calls, media, network};
 
 /// Handles deliveries until shutdown or until the bus closes the stream.
 pub(crate) async fn run(shared: Arc<Shared>, mut deliveries: BoxStream<'static, Delivery>) {
@@ -64,9 +64,20 @@ fn apply(shared: &Arc<Shared>, command: &CallCommand, envelope_id: &str) {
         tracing::debug!("call command already handled; ignored");
         return;
     }
+    if command.kind.is_none() {
+        tracing::warn!("call command without a kind; dropped");
+        return;
+    }
+    // First, so the caller's leg of a network call exists before the command acts on it.
+    network::on_command(shared, command);
+    // The kind decides, not the subject: every kind may arrive on any `net.cmd.call.*`.
     match &command.kind {
         Some(Kind::Connect(connect)) => calls::connect(shared, command, &connect.calling_address),
         Some(Kind::Release(_)) => calls::release(shared, command),
-        None => tracing::warn!("call command without a kind; dropped"),
+        Some(Kind::Play(play)) => media::play(shared, command, play),
+        Some(Kind::Record(record)) => media::record(shared, command, record),
+        Some(Kind::Collect(collect)) => media::collect(shared, command, collect),
+        Some(Kind::StopMedia(stop)) => media::stop(shared, command, stop),
+        None => {}
     }
 }

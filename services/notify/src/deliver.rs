@@ -33,6 +33,8 @@ pub struct Request<'a> {
     pub notification_id: &'a str,
     /// W3C trace context to send, if any.
     pub traceparent: Option<&'a str>,
+    /// A shorter bound than the attempt timeout for this attempt (connect + answer), if any.
+    pub timeout: Option<Duration>,
 }
 
 /// How an attempt ended.
@@ -42,6 +44,8 @@ pub enum Outcome {
     Answered {
         /// The HTTP status.
         status: u16,
+        /// The answer's `Content-Type` ("" when absent or not text).
+        content_type: String,
         /// The first [`MAX_ANSWER_BYTES`] of the answer body.
         body: Bytes,
     },
@@ -51,6 +55,8 @@ pub enum Outcome {
         error: String,
         /// True when no retry can help (the request could not even be built).
         permanent: bool,
+        /// True when the attempt ran out of time (connecting or waiting for the answer).
+        timed_out: bool,
     },
 }
 
@@ -125,6 +131,7 @@ impl Sender {
                 return Outcome::Failed {
                     error: "the job id is not a valid header value".into(),
                     permanent: true,
+                    timed_out: false,
                 };
             }
         }
@@ -135,16 +142,26 @@ impl Sender {
         {
             builder = builder.header("traceparent", tp);
         }
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout);
+        }
         let mut response = match builder.send().await {
             Ok(response) => response,
             Err(e) => {
                 return Outcome::Failed {
                     error: describe(&e),
                     permanent: e.is_builder(),
+                    timed_out: e.is_timeout(),
                 };
             }
         };
         let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         // The status decides; a body cut short (timeout, reset) is kept as far as it came.
         let mut body = BytesMut::new();
         while body.len() < MAX_ANSWER_BYTES {
@@ -158,6 +175,7 @@ impl Sender {
         }
         Outcome::Answered {
             status,
+            content_type,
             body: body.freeze(),
         }
     }

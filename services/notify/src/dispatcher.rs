@@ -3,11 +3,15 @@
 //! attempt and schedules the next. Woken by the consumer when a job arrives; otherwise it
 //! sleeps until the next job falls due (at most [`MAX_IDLE`], which also bounds how late a
 //! lease left by a crashed replica is noticed).
+//!
+//! Jobs that ask a question (see [`crate::ask`]) have their own slots, up to
+//! [`ASKING_CONCURRENCY`], and are claimed first, earliest deadline first: a call waits on
+//! them, so they never queue behind ordinary deliveries.
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use parlay_kit::config::NotifyConfig;
+use parlay_kit::{bus::SharedBus, config::NotifyConfig};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{sync::Notify as Wake, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -17,11 +21,16 @@ use crate::{
     deliver::{Outcome, Request, Sender},
     entity::job,
     schedule::{self, Backoff, Next},
-    store,
+    store::{self, Pool},
 };
 
 /// Longest sleep between two looks at the table.
 pub const MAX_IDLE: Duration = Duration::from_secs(1);
+
+/// Questions in flight at once, besides the `concurrency` ordinary deliveries. Each holds a
+/// connection for at most the attempt timeout; the bound keeps a burst of questions to an
+/// application that hangs within the file descriptors of one process.
+pub const ASKING_CONCURRENCY: usize = 512;
 
 /// Shared by the dispatcher and its attempt tasks.
 pub struct Dispatcher {
@@ -33,6 +42,8 @@ pub struct Dispatcher {
     pub config: NotifyConfig,
     /// Signalled when a new job was stored.
     pub wake: Arc<Wake>,
+    /// Where the answers to questions are published.
+    pub bus: SharedBus,
 }
 
 impl Dispatcher {
@@ -41,9 +52,10 @@ impl Dispatcher {
     pub async fn run(self, shutdown: CancellationToken) {
         let this = Arc::new(self);
         let mut inflight = JoinSet::new();
+        let mut asking = JoinSet::new();
         let mut error_wait = Duration::from_millis(100);
         while !shutdown.is_cancelled() {
-            let wait = match this.fill(&mut inflight, &shutdown).await {
+            let wait = match this.fill(&mut inflight, &mut asking, &shutdown).await {
                 Ok(wait) => {
                     error_wait = Duration::from_millis(100);
                     wait
@@ -59,43 +71,74 @@ impl Dispatcher {
                 _ = this.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
                 Some(done) = inflight.join_next(), if !inflight.is_empty() => log_panic(done),
+                Some(done) = asking.join_next(), if !asking.is_empty() => log_panic(done),
             }
         }
         while let Some(done) = inflight.join_next().await {
             log_panic(done);
         }
+        while let Some(done) = asking.join_next().await {
+            log_panic(done);
+        }
     }
 
-    /// Claims due jobs into the free slots; returns how long to sleep unless woken.
+    /// Claims due jobs into the free slots, questions first; returns how long to sleep
+    /// unless woken.
     async fn fill(
         self: &Arc<Self>,
         inflight: &mut JoinSet<()>,
+        asking: &mut JoinSet<()>,
         shutdown: &CancellationToken,
     ) -> Result<Duration, DbErr> {
-        let free = self.config.concurrency.saturating_sub(inflight.len());
-        if free == 0 {
-            // Woken by the next attempt that ends.
-            return Ok(MAX_IDLE);
+        self.claim_into(Pool::Asking, asking, ASKING_CONCURRENCY, shutdown)
+            .await?;
+        self.claim_into(Pool::Ordinary, inflight, self.config.concurrency, shutdown)
+            .await?;
+        if shutdown.is_cancelled() {
+            return Ok(Duration::ZERO);
+        }
+        // Only a pool with a free slot can take a job now; a full one is woken by the next
+        // of its attempts that ends.
+        let pool = match (
+            asking.len() < ASKING_CONCURRENCY,
+            inflight.len() < self.config.concurrency,
+        ) {
+            (true, true) => None,
+            (true, false) => Some(Pool::Asking),
+            (false, true) => Some(Pool::Ordinary),
+            (false, false) => return Ok(MAX_IDLE),
+        };
+        let now = store::now();
+        Ok(match store::next_due(&self.db, now, pool).await? {
+            Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO).min(MAX_IDLE),
+            None => MAX_IDLE,
+        })
+    }
+
+    /// Claims due jobs of `pool` until `tasks` holds `limit` attempts.
+    async fn claim_into(
+        self: &Arc<Self>,
+        pool: Pool,
+        tasks: &mut JoinSet<()>,
+        limit: usize,
+        shutdown: &CancellationToken,
+    ) -> Result<(), DbErr> {
+        let free = limit.saturating_sub(tasks.len());
+        if free == 0 || shutdown.is_cancelled() {
+            return Ok(());
         }
         let now = store::now();
-        for job in store::due(&self.db, now, free as u64).await? {
+        for job in store::due(&self.db, now, free as u64, pool).await? {
             if shutdown.is_cancelled() {
-                return Ok(Duration::ZERO);
+                break;
             }
             let lease_until = store::after(now, self.config.lease_secs);
             if store::claim(&self.db, &job, now, lease_until).await? {
                 let this = Arc::clone(self);
-                inflight.spawn(async move { this.attempt(job, lease_until).await });
+                tasks.spawn(async move { this.attempt(job, lease_until).await });
             }
         }
-        if inflight.len() >= self.config.concurrency {
-            return Ok(MAX_IDLE);
-        }
-        let now = store::now();
-        Ok(match store::next_due(&self.db, now).await? {
-            Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO).min(MAX_IDLE),
-            None => MAX_IDLE,
-        })
+        Ok(())
     }
 
     /// Makes one attempt of a claimed job and records it.
@@ -116,6 +159,10 @@ impl Dispatcher {
     }
 
     async fn attempt_in_span(&self, mut job: job::Model, lease_until: DateTime<Utc>, number: i32) {
+        if let Some((subject, deadline)) = job.reply_to() {
+            let subject = subject.to_string();
+            return self.ask(job, &subject, deadline, lease_until, number).await;
+        }
         if job.expires_at <= store::now() {
             tracing::warn!("notification expired before it could be attempted; abandoned");
             if let Err(e) = store::expire(&self.db, &job, lease_until).await {
@@ -131,6 +178,7 @@ impl Dispatcher {
                 content_type: &job.content_type,
                 notification_id: &job.job_id,
                 traceparent: job.traceparent.as_deref(),
+                timeout: None,
             })
             .await;
         let permanent = matches!(

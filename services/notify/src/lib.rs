@@ -4,12 +4,17 @@
 //! every attempt. Delivery is at-least-once, with the job id in the
 //! [`NOTIFICATION_ID_HEADER`] of every attempt so applications can drop duplicates.
 //!
+//! A job with `reply_to` asks a question (see [`ask`]): it is attempted once, at once,
+//! before its deadline, and the application's answer, or why there was none, is published
+//! as a `NotificationReply` on the subject it names.
+//!
 //! Nothing is lost on a crash: a job is acknowledged on the bus only once stored, and a
 //! stored job is attempted under a lease that any instance may take over once it expires.
 //! Jobs delivered or abandoned are kept, with their attempts, for `notify.retention_secs`,
 //! then deleted by a janitor.
 #![forbid(unsafe_code)]
 
+pub mod ask;
 mod consumer;
 pub mod convert;
 pub mod deliver;
@@ -58,6 +63,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(parlay_kit::migration::KitTables),
             Box::new(migration::NotifyTables),
+            Box::new(migration::ReplyTo),
         ]
     }
 }
@@ -119,6 +125,7 @@ impl Notify {
             sender,
             config: settings,
             wake,
+            bus,
         };
         Ok(Notify {
             consumer: tokio::spawn(consumer.run(deliveries, shutdown.clone())),

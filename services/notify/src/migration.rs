@@ -1,5 +1,7 @@
-//! notify's schema: `notify_jobs` and `notify_attempts`, backend-neutral (SQLite and
-//! PostgreSQL run the same migration).
+//! notify's schema: `notify_jobs` and `notify_attempts`, then the columns of jobs that ask a
+//! question (`reply_subject`, `reply_deadline`); backend-neutral (SQLite and PostgreSQL run
+//! the same migrations). A migration, once released, is never edited: changes come as new
+//! ones, appended to `Migrator`.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -104,5 +106,73 @@ impl MigrationTrait for NotifyTables {
         manager
             .drop_table(Table::drop().table("notify_jobs").to_owned())
             .await
+    }
+}
+
+/// Adds what a job that asks a question needs: the subject its answer is published on and
+/// the deadline of that answer. Both are null for ordinary jobs; `reply_deadline` also
+/// marks a job as one that asks, and orders those jobs (earliest deadline first).
+pub struct ReplyTo;
+
+impl MigrationName for ReplyTo {
+    fn name(&self) -> &str {
+        "m20261215_000002_notify_reply_to"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ReplyTo {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters one column at a time.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("notify_jobs")
+                    .add_column(text_null("reply_subject"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("notify_jobs")
+                    .add_column(timestamp_with_time_zone_null("reply_deadline"))
+                    .to_owned(),
+            )
+            .await?;
+        // The dispatcher claims the jobs that ask before all others, earliest deadline first.
+        manager
+            .create_index(
+                Index::create()
+                    .name("notify_jobs_asking")
+                    .table("notify_jobs")
+                    .if_not_exists()
+                    .col("status")
+                    .col("reply_deadline")
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("notify_jobs_asking")
+                    .table("notify_jobs")
+                    .to_owned(),
+            )
+            .await?;
+        for column in ["reply_deadline", "reply_subject"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("notify_jobs")
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }

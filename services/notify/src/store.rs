@@ -50,15 +50,41 @@ fn claimable(now: DateTime<Utc>) -> Condition {
         )
 }
 
-/// Up to `limit` claimable jobs, the longest due first.
+/// The two kinds of jobs, claimed separately so that the questions (jobs with a reply
+/// subject, on the critical path of a call) never wait behind ordinary deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// Jobs that ask a question: `reply_deadline` is set.
+    Asking,
+    /// Every other job.
+    Ordinary,
+}
+
+impl Pool {
+    fn condition(self) -> Condition {
+        match self {
+            Pool::Asking => Condition::all().add(Column::ReplyDeadline.is_not_null()),
+            Pool::Ordinary => Condition::all().add(Column::ReplyDeadline.is_null()),
+        }
+    }
+}
+
+/// Up to `limit` claimable jobs of `pool`: the earliest deadline first for questions, the
+/// longest due first for the others.
 pub async fn due(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     limit: u64,
+    pool: Pool,
 ) -> Result<Vec<job::Model>, DbErr> {
+    let order = match pool {
+        Pool::Asking => Column::ReplyDeadline,
+        Pool::Ordinary => Column::NextAttemptAt,
+    };
     job::Entity::find()
         .filter(claimable(now))
-        .order_by_asc(Column::NextAttemptAt)
+        .filter(pool.condition())
+        .order_by_asc(order)
         .limit(limit)
         .all(db)
         .await
@@ -82,15 +108,17 @@ pub async fn claim(
     Ok(result.rows_affected == 1)
 }
 
-/// When the next unleased job falls due, if any.
+/// When the next unleased job (of `pool`, or of either) falls due, if any.
 pub async fn next_due(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
+    pool: Option<Pool>,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
     job::Entity::find()
         .select_only()
         .column(Column::NextAttemptAt)
         .filter(Column::Status.eq(Status::Pending))
+        .filter(pool.map_or_else(Condition::all, Pool::condition))
         .filter(
             Condition::any()
                 .add(Column::LeaseUntil.is_null())

@@ -1,5 +1,5 @@
-//! The bus on NATS JetStream (distributed mode). Three streams hold the subject roots
-//! `net.cmd`, `net.evt` and `notify` under the suite prefix, each keeping messages for a
+//! The bus on NATS JetStream (distributed mode). Four streams hold the subject roots
+//! `net.cmd`, `net.evt`, `notify` and `reply` under the suite prefix, each keeping messages for a
 //! week and de-duplicating on `Nats-Msg-Id` for two minutes. Consumers are durable pull
 //! consumers with explicit acks, shared by every replica of a service (queue semantics).
 
@@ -15,10 +15,11 @@ use futures::{StreamExt, stream::BoxStream};
 use super::{Ack, Acker, Bus, BusError, ConsumerSpec, Delivery, Envelope};
 
 /// Subject roots and the stream holding each.
-const ROOTS: [(&str, &str); 3] = [
+const ROOTS: [(&str, &str); 4] = [
     ("net.cmd", "NET_CMD"),
     ("net.evt", "NET_EVT"),
     ("notify", "NOTIFY"),
+    ("reply", "REPLY"),
 ];
 
 pub struct NatsBus {

@@ -42,6 +42,24 @@ async fn rules_are_replaced_and_read_back() {
 }
 
 #[tokio::test]
+async fn media_fields_of_rules_are_stored_and_read_back() {
+    let sim = start().await;
+    let rules = json!({"rules": [
+        {"address": "tel:+1555*", "call": "answer", "playMs": 1500,
+         "recording": {"durationMs": 4000, "contentType": "audio/amr"}, "digits": "12*#"},
+        {"address": "tel:+1666*", "call": "answer", "recording": {"durationMs": 10}},
+        {"address": "*", "call": "answer", "digits": ""}
+    ]});
+    let (status, body) = sim
+        .call(Method::PUT, "/netsim/v1/rules", Some(&rules.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, rules);
+    let (_, body) = sim.call(Method::GET, "/netsim/v1/rules", None).await;
+    assert_eq!(body, rules);
+}
+
+#[tokio::test]
 async fn bad_rules_are_refused_and_change_nothing() {
     let sim = start().await;
     let good = r#"{"rules": [{"address": "*", "call": "answer"}]}"#;
@@ -54,6 +72,12 @@ async fn bad_rules_are_refused_and_change_nothing() {
         r#"{"rules": [{"address": "", "call": "answer"}]}"#,
         r#"{"rules": [{"address": "*", "call": "answer", "callDelayMs": -5}]}"#,
         r#"{"rules": [{"address": "*", "call": "answer", "callDelayMs": 86400000}]}"#,
+        r#"{"rules": [{"address": "*", "call": "answer", "playMs": -1}]}"#,
+        r#"{"rules": [{"address": "*", "call": "answer", "digits": "12a"}]}"#,
+        r#"{"rules": [{"address": "*", "call": "answer", "digits": 12}]}"#,
+        r#"{"rules": [{"address": "*", "call": "answer", "recording": {"seconds": 1}}]}"#,
+        r#"{"rules": [{"address": "*", "call": "answer", "recording": {"contentType": "wav"}}]}"#,
+        r#"{"rules": [{"address": "*", "call": "answer", "recording": 5}]}"#,
         r#"{"rules": "#,
         "",
     ] {

@@ -1,5 +1,6 @@
-//! The test harness: a netsim on a fresh `MemoryBus`, a consumer capturing its leg events,
-//! helpers to send commands and call the control API, and a bounded `eventually`.
+//! The test harness: a netsim on a fresh `MemoryBus`, a consumer capturing what it
+//! publishes (leg events, call attempts, media events), helpers to send commands and call
+//! the control API, and a bounded `eventually`.
 
 use std::{
     sync::{Arc, Mutex},
@@ -19,8 +20,9 @@ use parlay_kit::{
 };
 use parlay_netsim::Netsim;
 use parlay_proto::net::v1::{
-    CallCommand, CallLegEvent, LegOutcome,
-    call_command::{Connect, Kind, Release},
+    CallAction, CallAttempt, CallCommand, CallLegEvent, Decision, DecisionSource, LegOutcome,
+    MediaEvent, MediaOutcome, NetworkCall,
+    call_command::{Collect, Connect, Kind, Play, Record, Release, StopMedia},
 };
 use prost::Message;
 use serde_json::Value;
@@ -34,14 +36,28 @@ const DEADLINE: Duration = Duration::from_secs(10);
 pub struct Sim {
     pub bus: SharedBus,
     router: Router,
-    events: Arc<Mutex<Vec<CallLegEvent>>>,
+    captured: Arc<Mutex<Captured>>,
     _shutdown: DropGuard,
 }
 
-/// Starts netsim with the default configuration (answer after 50 ms).
+/// What netsim published, by subject, in arrival order.
+#[derive(Default)]
+struct Captured {
+    legs: Vec<CallLegEvent>,
+    attempts: Vec<CallAttempt>,
+    media: Vec<MediaEvent>,
+}
+
+/// Starts netsim with the default configuration (answer after 50 ms, plays of 200 ms,
+/// recordings of 1 s).
 pub async fn start() -> Sim {
+    start_with(&Config::default()).await
+}
+
+/// Starts netsim with `config`.
+pub async fn start_with(config: &Config) -> Sim {
     let bus: SharedBus = Arc::new(MemoryBus::new());
-    let events = Arc::new(Mutex::new(Vec::new()));
+    let captured = Arc::new(Mutex::new(Captured::default()));
     let mut deliveries = bus
         .consume(ConsumerSpec {
             durable: "test-events".into(),
@@ -50,24 +66,43 @@ pub async fn start() -> Sim {
         })
         .await
         .unwrap();
-    let captured = events.clone();
+    let sink = captured.clone();
     tokio::spawn(async move {
         while let Some(delivery) = deliveries.next().await {
-            assert_eq!(delivery.envelope.subject, "net.evt.call.leg");
-            let event = CallLegEvent::decode(delivery.envelope.payload.clone()).unwrap();
-            assert_eq!(delivery.envelope.id, event.event_id);
-            captured.lock().unwrap().push(event);
+            let envelope = &delivery.envelope;
+            let payload = envelope.payload.clone();
+            {
+                let mut sink = sink.lock().unwrap();
+                match envelope.subject.as_str() {
+                    "net.evt.call.leg" => {
+                        let event = CallLegEvent::decode(payload).unwrap();
+                        assert_eq!(envelope.id, event.event_id);
+                        sink.legs.push(event);
+                    }
+                    "net.evt.call.attempt" => {
+                        let attempt = CallAttempt::decode(payload).unwrap();
+                        assert_eq!(envelope.id, attempt.event_id);
+                        sink.attempts.push(attempt);
+                    }
+                    "net.evt.call.media" => {
+                        let event = MediaEvent::decode(payload).unwrap();
+                        assert_eq!(envelope.id, event.event_id);
+                        sink.media.push(event);
+                    }
+                    other => panic!("unexpected subject {other}"),
+                }
+            }
             delivery.ack().await;
         }
     });
     let shutdown = CancellationToken::new();
-    let netsim = Netsim::start(&Config::default(), bus.clone(), shutdown.clone())
+    let netsim = Netsim::start(config, bus.clone(), shutdown.clone())
         .await
         .unwrap();
     Sim {
         bus,
         router: netsim.control_router(),
-        events,
+        captured,
         _shutdown: shutdown.drop_guard(),
     }
 }
@@ -77,8 +112,18 @@ impl Sim {
     pub async fn send(&self, command: &CallCommand) {
         let subject = match command.kind {
             Some(Kind::Release(_)) => "net.cmd.call.release",
+            Some(Kind::Play(_)) => "net.cmd.call.play",
+            Some(Kind::Record(_)) => "net.cmd.call.record",
+            Some(Kind::Collect(_)) => "net.cmd.call.collect",
+            Some(Kind::StopMedia(_)) => "net.cmd.call.stop",
             _ => "net.cmd.call.connect",
         };
+        let envelope = wire::envelope(subject, parlay_kit::ids::new_id("msg"), command);
+        self.bus.publish(envelope).await.unwrap();
+    }
+
+    /// Publishes a command on `subject`, whatever its kind.
+    pub async fn send_on(&self, subject: &str, command: &CallCommand) {
         let envelope = wire::envelope(subject, parlay_kit::ids::new_id("msg"), command);
         self.bus.publish(envelope).await.unwrap();
     }
@@ -96,7 +141,44 @@ impl Sim {
 
     /// Every leg event captured so far.
     pub fn events(&self) -> Vec<CallLegEvent> {
-        self.events.lock().unwrap().clone()
+        self.captured.lock().unwrap().legs.clone()
+    }
+
+    /// Every call attempt captured so far.
+    pub fn attempts(&self) -> Vec<CallAttempt> {
+        self.captured.lock().unwrap().attempts.clone()
+    }
+
+    /// Every media event captured so far.
+    pub fn media(&self) -> Vec<MediaEvent> {
+        self.captured.lock().unwrap().media.clone()
+    }
+
+    /// Waits for the attempt of network call `call_id`.
+    pub async fn attempt(&self, call_id: &str) -> CallAttempt {
+        eventually(&format!("the attempt of {call_id}"), || {
+            self.attempts().into_iter().find(|a| a.call_id == call_id)
+        })
+        .await
+    }
+
+    /// Waits for the media event of `media_id` with `outcome`.
+    pub async fn media_event(&self, media_id: &str, outcome: MediaOutcome) -> MediaEvent {
+        eventually(&format!("{outcome:?} for {media_id}"), || {
+            self.media()
+                .into_iter()
+                .find(|e| e.media_id == media_id && e.outcome() == outcome)
+        })
+        .await
+    }
+
+    /// The outcomes published for `media_id`, in order.
+    pub fn media_outcomes(&self, media_id: &str) -> Vec<MediaOutcome> {
+        self.media()
+            .iter()
+            .filter(|e| e.media_id == media_id)
+            .map(MediaEvent::outcome)
+            .collect()
     }
 
     /// Waits for the event of `participant` with `outcome`.
@@ -129,9 +211,18 @@ impl Sim {
 
     /// The log, optionally filtered by session.
     pub async fn log(&self, session: Option<&str>) -> Vec<Value> {
-        let uri = match session {
-            Some(s) => format!("/netsim/v1/log?callSessionId={s}"),
-            None => "/netsim/v1/log".to_string(),
+        match session {
+            Some(s) => self.log_query(&format!("callSessionId={s}")).await,
+            None => self.log_query("").await,
+        }
+    }
+
+    /// The log filtered by `query` (`name=value&...`).
+    pub async fn log_query(&self, query: &str) -> Vec<Value> {
+        let uri = if query.is_empty() {
+            "/netsim/v1/log".to_string()
+        } else {
+            format!("/netsim/v1/log?{query}")
         };
         let (status, body) = self.call(Method::GET, &uri, None).await;
         assert_eq!(status, StatusCode::OK);
@@ -161,6 +252,8 @@ fn command(id: &str, session: &str, participant: &str, address: &str, kind: Kind
         participant_id: participant.into(),
         address: address.into(),
         name: None,
+        network_call: None,
+        decision: None,
         kind: Some(kind),
     }
 }
@@ -176,4 +269,85 @@ pub fn connect(id: &str, session: &str, participant: &str, address: &str) -> Cal
 /// A release command.
 pub fn release(id: &str, session: &str, participant: &str, address: &str) -> CallCommand {
     command(id, session, participant, address, Kind::Release(Release {}))
+}
+
+/// `command` about network call `call_id`, whose caller is participant `caller`.
+pub fn for_network_call(mut command: CallCommand, call_id: &str, caller: &str) -> CallCommand {
+    command.network_call = Some(NetworkCall {
+        call_id: call_id.into(),
+        calling_participant_id: caller.into(),
+    });
+    command
+}
+
+/// `command` carrying out a call-direction decision.
+pub fn deciding(
+    mut command: CallCommand,
+    action: CallAction,
+    source: DecisionSource,
+    routing_address: Option<&str>,
+) -> CallCommand {
+    command.decision = Some(Decision {
+        action: action.into(),
+        source: source.into(),
+        routing_address: routing_address.map(str::to_string),
+    });
+    command
+}
+
+/// A play command.
+pub fn play(id: &str, session: &str, participant: &str, media_id: &str) -> CallCommand {
+    let kind = Kind::Play(Play {
+        media_id: media_id.into(),
+        url: "https://media.example.com/hello.wav".into(),
+        media_type: Some("audio/wav".into()),
+        interrupt: false,
+    });
+    command(id, session, participant, "", kind)
+}
+
+/// A record command, with a prompt when `prompt` is set.
+pub fn record(
+    id: &str,
+    session: &str,
+    participant: &str,
+    media_id: &str,
+    prompt: bool,
+    max_duration_secs: u32,
+) -> CallCommand {
+    let kind = Kind::Record(Record {
+        media_id: media_id.into(),
+        prompt_url: prompt.then(|| "https://media.example.com/beep.wav".into()),
+        media_type: None,
+        max_duration_secs,
+    });
+    command(id, session, participant, "", kind)
+}
+
+/// A collect command with a prompt.
+pub fn collect(
+    id: &str,
+    session: &str,
+    participant: &str,
+    media_id: &str,
+    digits: (u32, u32, Option<&str>),
+) -> CallCommand {
+    let (min_digits, max_digits, end_char) = digits;
+    let kind = Kind::Collect(Collect {
+        media_id: media_id.into(),
+        prompt_url: Some("https://media.example.com/menu.wav".into()),
+        media_type: None,
+        min_digits,
+        max_digits,
+        end_char: end_char.map(str::to_string),
+    });
+    command(id, session, participant, "", kind)
+}
+
+/// A stop-media command.
+pub fn stop_media(id: &str, session: &str, participant: &str, media_id: &str) -> CallCommand {
+    let kind = Kind::StopMedia(StopMedia {
+        media_id: media_id.into(),
+    });
+    command(id, session, participant, "", kind)
 }

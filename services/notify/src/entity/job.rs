@@ -12,7 +12,8 @@ pub enum Status {
     /// The application answered 2xx.
     #[sea_orm(string_value = "delivered")]
     Delivered,
-    /// Abandoned: the next attempt would have come after `expires_at`.
+    /// Abandoned: the next attempt would have come after `expires_at`; or, for a job that
+    /// asks a question, its one attempt was not 2xx or its deadline passed before it.
     #[sea_orm(string_value = "expired")]
     Expired,
 }
@@ -53,6 +54,19 @@ pub struct Model {
     pub lease_until: Option<ChronoDateTimeUtc>,
     /// When the application accepted it; a delivered job's retention starts here.
     pub delivered_at: Option<ChronoDateTimeUtc>,
+    /// For a job that asks a question: the bus subject its answer (or the failure) is
+    /// published on, as a `NotificationReply`.
+    pub reply_subject: Option<String>,
+    /// For a job that asks a question: when the asker stops waiting. Such a job is attempted
+    /// once, before this; it is set exactly when `reply_subject` is.
+    pub reply_deadline: Option<ChronoDateTimeUtc>,
+}
+
+impl Model {
+    /// Where and until when the answer to this job is awaited, if it asks a question.
+    pub fn reply_to(&self) -> Option<(&str, ChronoDateTimeUtc)> {
+        Some((self.reply_subject.as_deref()?, self.reply_deadline?))
+    }
 }
 
 /// No relations: attempts refer to jobs by id only.

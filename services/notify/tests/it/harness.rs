@@ -5,20 +5,22 @@
 use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use parlay_kit::{
     Config,
-    bus::{Bus, Envelope, MemoryBus, SharedBus},
+    bus::{Bus, ConsumerSpec, Envelope, MemoryBus, SharedBus},
 };
 use parlay_notify::{
     Migrator, Notify,
     entity::{attempt, job},
 };
-use parlay_proto::notify::v1::NotificationJob;
+use parlay_proto::notify::v1::{NotificationJob, NotificationReply, ReplyTo};
 use prost::Message;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder,
 };
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// The trace context published with every test job.
@@ -212,6 +214,61 @@ pub fn job(url: String) -> NotificationJob {
         expires_at: Some(parlay_kit::wire::timestamp(
             now + chrono::TimeDelta::seconds(60),
         )),
+        reply_to: None,
+    }
+}
+
+/// A job for `url` that asks a question: its answer is awaited on `subject` until `deadline`.
+pub fn question(url: String, subject: &str, deadline: DateTime<Utc>) -> NotificationJob {
+    NotificationJob {
+        reply_to: Some(ReplyTo {
+            subject: subject.into(),
+            deadline: Some(parlay_kit::wire::timestamp(deadline)),
+        }),
+        ..job(url)
+    }
+}
+
+/// A consumer of the replies on one subject filter: every reply, decoded, in arrival order
+/// (the in-process bus refuses a publish nobody consumes).
+pub struct Replies {
+    rx: mpsc::UnboundedReceiver<(Envelope, NotificationReply)>,
+}
+
+impl Replies {
+    /// Joins a consumer group of its own on `filter`; acknowledges every reply at once.
+    pub async fn start(bus: &MemoryBus, filter: &str) -> Self {
+        let mut deliveries = bus
+            .consume(ConsumerSpec {
+                durable: parlay_kit::ids::new_id("test_replies"),
+                filter: filter.into(),
+                ack_wait: Duration::from_secs(30),
+            })
+            .await
+            .unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(delivery) = deliveries.next().await {
+                let reply = NotificationReply::decode(delivery.envelope.payload.clone())
+                    .expect("a NotificationReply");
+                let _ = tx.send((delivery.envelope.clone(), reply));
+                delivery.ack().await;
+            }
+        });
+        Self { rx }
+    }
+
+    /// The next reply; panics after 15 s.
+    pub async fn next(&mut self) -> (Envelope, NotificationReply) {
+        tokio::time::timeout(Duration::from_secs(15), self.rx.recv())
+            .await
+            .expect("no reply within 15 s")
+            .expect("the reply consumer stopped")
+    }
+
+    /// True when no reply arrived beyond those already taken.
+    pub fn is_empty(&mut self) -> bool {
+        self.rx.try_recv().is_err()
     }
 }
 

@@ -24,6 +24,7 @@ macro_rules! on_both_backends {
 }
 
 mod delivery;
+mod questions;
 mod restart;
 mod retention;
 mod retries;

@@ -4,12 +4,14 @@
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use axum::{
     Router,
     extract::State,
-    http::{HeaderMap, Method, StatusCode, Uri},
+    http::{HeaderMap, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
 };
 use bytes::Bytes;
 
@@ -18,6 +20,10 @@ use bytes::Bytes;
 pub enum Reply {
     /// Answer with this status.
     Status(u16),
+    /// Answer with this status and this JSON body.
+    Json(u16, &'static str),
+    /// Answer with this status after this delay.
+    Slow(Duration, u16),
     /// Never answer.
     Hang,
 }
@@ -106,7 +112,7 @@ async fn record(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> Response {
     let reply = {
         let mut script = state.lock().unwrap();
         script.received.push(Recorded {
@@ -118,8 +124,19 @@ async fn record(
         let default = Reply::Status(script.default);
         script.replies.pop_front().unwrap_or(default)
     };
+    let status = |code| StatusCode::from_u16(code).unwrap();
     match reply {
-        Reply::Status(code) => StatusCode::from_u16(code).unwrap(),
+        Reply::Status(code) => status(code).into_response(),
+        Reply::Json(code, body) => (
+            status(code),
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Reply::Slow(delay, code) => {
+            tokio::time::sleep(delay).await;
+            status(code).into_response()
+        }
         Reply::Hang => std::future::pending().await,
     }
 }

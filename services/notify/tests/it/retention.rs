@@ -47,6 +47,8 @@ async fn seed(
         next_attempt_at: created_at,
         lease_until: None,
         delivered_at: delivered_at.map(store::micros),
+        reply_subject: None,
+        reply_deadline: None,
     };
     let id = row.job_id.clone();
     assert!(store::insert_job(db, row).await.unwrap());
