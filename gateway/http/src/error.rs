@@ -4,6 +4,7 @@
 //! | gRPC status | HTTP | body |
 //! |---|---|---|
 //! | `NotFound` | 404 | the status's exception if it carries one, else SVC0002 [path id name] |
+//! | `NotFound` on a `POST` to a collection ([`ApiError::from_body_status`]) | 400 (403 for POL) | the status's exception, else SVC0002 [body field] |
 //! | carries an exception (`exception_of`) | 400 for SVC ids, 403 for POL ids | that exception |
 //! | `Unavailable`, `DeadlineExceeded` (also the gateway's own upstream timeout) | 503 + `Retry-After: 1` | SVC0001 ["service temporarily unavailable"] |
 //! | anything else | 500 | SVC0001 ["internal error"]; the status is logged once, here |
@@ -107,6 +108,19 @@ impl ApiError {
                 ApiError::Internal
             }
         }
+    }
+
+    /// The status table for a `POST` to a collection, whose URL names nothing that could be
+    /// missing: a `NotFound` is about an id in the body, so it is 400 (403 for a policy
+    /// exception) with the status's exception, or SVC0002 [`body_field`] without one.
+    pub(crate) fn from_body_status(status: &Status, body_field: &str) -> ApiError {
+        if status.code() != Code::NotFound {
+            return ApiError::from_status(status, body_field);
+        }
+        let error = parlay_kit::grpc::exception_of(status)
+            .map(|e| RequestError::from_id(&e.message_id, e.variables))
+            .unwrap_or_else(|| RequestError::service("SVC0002", [body_field]));
+        ApiError::request(error)
     }
 
     /// The HTTP status this error is sent with.

@@ -17,6 +17,8 @@ use serde::Serialize;
 
 use crate::{error::ApiError, state::AppState, urls};
 
+pub(crate) mod audiocall;
+pub(crate) mod callnotification;
 pub(crate) mod thirdpartycall;
 
 /// All API routes under `/{apiVersion}`.
@@ -25,6 +27,10 @@ pub(crate) fn api(api_version: &str) -> Router<AppState> {
     let base = format!("/{}", urls::segment(api_version));
     Router::new()
         .merge(thirdpartycall::routes(&format!("{base}/thirdpartycall")))
+        .merge(callnotification::routes(&format!(
+            "{base}/callnotification"
+        )))
+        .merge(audiocall::routes(&format!("{base}/audiocall")))
         .fallback(unknown_path)
 }
 

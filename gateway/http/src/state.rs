@@ -22,6 +22,11 @@ pub(crate) struct AppState {
     pub keys: Arc<KeyCache>,
     /// The services.
     pub upstreams: Upstreams,
+    /// Longest call-direction `responseTimeout` accepted, in seconds
+    /// (`call.max_decision_timeout_ms` / 1000).
+    pub max_response_timeout_secs: u64,
+    /// Longest play-and-record `maxDuration` accepted, in seconds (`call.max_recording_secs`).
+    pub max_recording_secs: u32,
 }
 
 impl AppState {
@@ -37,6 +42,8 @@ impl AppState {
             db,
             keys: Arc::new(KeyCache::default()),
             upstreams,
+            max_response_timeout_secs: config.call.max_decision_timeout_ms / 1000,
+            max_recording_secs: config.call.max_recording_secs,
         }
     }
 }

@@ -7,7 +7,10 @@
 
 use std::{future::Future, time::Duration};
 
-use parlay_proto::call::v1::third_party_call_client::ThirdPartyCallClient;
+use parlay_proto::call::v1::{
+    audio_call_client::AudioCallClient, call_notification_client::CallNotificationClient,
+    third_party_call_client::ThirdPartyCallClient,
+};
 use tonic::{
     Status,
     transport::{Channel, Endpoint},
@@ -16,11 +19,19 @@ use tonic::{
 /// How long dialling a service may take before the call fails as unavailable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Largest gRPC answer accepted: a recording's media comes whole in one message, and
+/// tonic's default of 4 MiB is less than five minutes of 16-bit 8 kHz audio.
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
 /// One client per service. Cloning is cheap: clones share the channel.
 #[derive(Clone)]
 pub struct Upstreams {
     /// The call service (Third Party Call).
     pub call: ThirdPartyCallClient<Channel>,
+    /// The call service (Call Notification subscriptions, recordings).
+    pub call_notification: CallNotificationClient<Channel>,
+    /// The call service (Audio Call).
+    pub audio: AudioCallClient<Channel>,
 }
 
 impl Upstreams {
@@ -30,6 +41,9 @@ impl Upstreams {
             .connect_timeout(CONNECT_TIMEOUT)
             .connect_lazy();
         Ok(Upstreams {
+            call_notification: CallNotificationClient::new(call.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            audio: AudioCallClient::new(call.clone()),
             call: ThirdPartyCallClient::new(call),
         })
     }

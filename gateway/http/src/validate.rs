@@ -21,6 +21,9 @@ pub(crate) mod tests;
 /// Longest free text (names, correlators) accepted, in characters.
 pub(crate) const MAX_TEXT_CHARS: usize = 256;
 
+/// Longest media URL accepted, in characters.
+pub(crate) const MAX_URL_CHARS: usize = 2048;
+
 /// Longest `callbackData` accepted, in characters.
 pub(crate) const MAX_CALLBACK_DATA_CHARS: usize = 1024;
 
@@ -79,6 +82,60 @@ pub(crate) fn client_correlator(value: Option<String>) -> Result<Option<String>,
     }
 }
 
+/// A non-empty list of user addresses (see [`user_address`]), each at most once.
+///
+/// * empty → 400 SVC0004 [`field`];
+/// * an address as [`user_address`] refuses it;
+/// * the same address twice (after `acr:Authorization` is resolved) → 403 POL0013 [`field`].
+pub(crate) fn user_addresses(
+    app: &App,
+    raw: Vec<String>,
+    field: &str,
+) -> Result<Vec<String>, ApiError> {
+    if raw.is_empty() {
+        return Err(ApiError::of("SVC0004", [field]));
+    }
+    let mut addresses: Vec<String> = Vec::with_capacity(raw.len());
+    for r in raw {
+        let address = user_address(app, &r, field)?;
+        if addresses.iter().any(|a| same_address(a, &address)) {
+            return Err(ApiError::of("POL0013", [field]));
+        }
+        addresses.push(address);
+    }
+    Ok(addresses)
+}
+
+/// A resource id given in a body (`callSessionIdentifier`): shaped like an id the services
+/// make, else 400 SVC0002 [`field`], as an id that matches nothing would be.
+pub(crate) fn body_id(value: String, field: &str) -> Result<String, ApiError> {
+    if parlay_kit::ids::plausible(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::of("SVC0002", [field]))
+    }
+}
+
+/// A requested subscription lifetime in seconds: negative → 400 SVC0002 ["duration"];
+/// beyond `u32` it is cut to `u32::MAX` (the service shortens it to its maximum anyway).
+pub(crate) fn duration(value: Option<i64>) -> Result<Option<u32>, ApiError> {
+    match value {
+        Some(d) if d < 0 => Err(ApiError::of("SVC0002", ["duration"])),
+        Some(d) => Ok(Some(u32::try_from(d).unwrap_or(u32::MAX))),
+        None => Ok(None),
+    }
+}
+
+/// A URL the service fetches media from: absolute `http`/`https` with a host, else 400
+/// SVC0002 [`field`].
+pub(crate) fn media_url(value: String, field: &str) -> Result<String, ApiError> {
+    if value.chars().count() <= MAX_URL_CHARS && is_web_url(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::of("SVC0002", [field]))
+    }
+}
+
 /// The suite charges nothing: `charging` present → 403 POL0008 ["charging"].
 pub(crate) fn no_charging(charging: Option<&ChargingInformation>) -> Result<(), ApiError> {
     match charging {
@@ -99,7 +156,7 @@ pub(crate) fn callback(reference: Option<CallbackReference>) -> Result<Option<Ca
     let Some(reference) = reference else {
         return Ok(None);
     };
-    if !is_notify_url(&reference.notify_url) {
+    if !is_web_url(&reference.notify_url) {
         return Err(ApiError::of("SVC0002", ["notifyURL"]));
     }
     if let Some(format) = &reference.notification_format
@@ -119,7 +176,7 @@ pub(crate) fn callback(reference: Option<CallbackReference>) -> Result<Option<Ca
 }
 
 /// An absolute `http`/`https` URL with a non-empty host and no control characters.
-fn is_notify_url(url: &str) -> bool {
+pub(crate) fn is_web_url(url: &str) -> bool {
     // `Uri` refuses most, but not a NUL in the fragment or a C1 control in the query.
     if url.chars().any(char::is_control) {
         return false;

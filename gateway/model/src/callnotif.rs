@@ -1,4 +1,6 @@
-//! Call Notification bodies sent to applications (callnotif.md §2.5, §3, §5.1).
+//! Call Notification bodies: notifications sent to applications (callnotif.md §2.5, §3,
+//! §5.1), the application's `action` answer, and the subscriptions (see [`subscriptions`],
+//! re-exported here).
 
 use std::fmt;
 
@@ -6,6 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::common::Link;
+
+pub mod subscriptions;
+
+pub use subscriptions::*;
 
 /// Notification body with root `callEventNotification`, POSTed to the app's `notifyURL`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +134,89 @@ impl fmt::Display for CallEvent {
     }
 }
 
+/// Notification body with root `mediaInteractionNotification` (callnotif.md §2.7): the
+/// result of a play-and-record or play-and-collect interaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaInteractionNotificationRequest {
+    /// The notification.
+    pub media_interaction_notification: MediaInteractionNotification,
+}
+
+/// Who was recorded (or pressed keys), and the result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaInteractionNotification {
+    /// The participant.
+    pub call_participant: String,
+    /// The collected digits, or the URL of the recording.
+    pub media_interaction_result: String,
+    /// `PlayAndCollect` or `PlayAndRecord`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_type: Option<NotificationType>,
+    /// The call session of the interaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_session_identifier: Option<String>,
+    /// Echo of the subscription's `callbackData`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_data: Option<String>,
+    /// A link to the interaction.
+    #[serde(
+        default,
+        deserialize_with = "crate::tolerant::one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub link: Vec<Link>,
+}
+
+/// The application's answer to a call-direction notification (callnotif.md §2.6): the body
+/// of its 200 response, root `action`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionResponse {
+    /// The decision.
+    pub action: Action,
+}
+
+/// What the application decided.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    /// Continue, EndCall, Route or Deferred.
+    pub action_to_perform: ActionValue,
+    /// The new destination; required with `Route`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_address: Option<String>,
+    /// Charging for a routed call; accepted in any shape, not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charging: Option<serde_json::Value>,
+}
+
+/// `ActionValues`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ActionValue {
+    /// Let the network handle the call normally.
+    Continue,
+    /// Release the call.
+    EndCall,
+    /// Redirect to `routingAddress`.
+    Route,
+    /// The application decides later.
+    Deferred,
+}
+
+impl ActionValue {
+    /// The name written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionValue::Continue => "Continue",
+            ActionValue::EndCall => "EndCall",
+            ActionValue::Route => "Route",
+            ActionValue::Deferred => "Deferred",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -232,5 +321,51 @@ mod tests {
                 kind
             );
         }
+    }
+
+    #[test]
+    fn actions_parse_from_the_spec_examples() {
+        let route: ActionResponse = serde_json::from_value(json!(
+            {"action": {"actionToPerform": "Route", "routingAddress": "tel:+15551239999"}}
+        ))
+        .unwrap();
+        assert_eq!(route.action.action_to_perform, ActionValue::Route);
+        assert_eq!(
+            route.action.routing_address.as_deref(),
+            Some("tel:+15551239999")
+        );
+        for value in ["Continue", "EndCall", "Deferred"] {
+            let a: ActionResponse =
+                serde_json::from_value(json!({"action": {"actionToPerform": value}})).unwrap();
+            assert_eq!(a.action.action_to_perform.as_str(), value);
+        }
+        assert!(
+            serde_json::from_value::<ActionResponse>(
+                json!({"action": {"actionToPerform": "Hold"}})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn media_interaction_renders_like_the_spec_example() {
+        let n = MediaInteractionNotificationRequest {
+            media_interaction_notification: MediaInteractionNotification {
+                call_participant: "tel:+15557654321".into(),
+                media_interaction_result: "1234".into(),
+                notification_type: Some(NotificationType::PlayAndCollect),
+                call_session_identifier: Some("cs7f31".into()),
+                callback_data: None,
+                link: vec![],
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(n).unwrap(),
+            json!({"mediaInteractionNotification": {
+              "callParticipant": "tel:+15557654321",
+              "notificationType": "PlayAndCollect",
+              "mediaInteractionResult": "1234",
+              "callSessionIdentifier": "cs7f31"}})
+        );
     }
 }

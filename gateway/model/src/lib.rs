@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod audiocall;
 pub mod callnotif;
 pub mod common;
 pub mod error;

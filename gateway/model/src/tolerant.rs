@@ -70,6 +70,70 @@ impl<'de> Visitor<'de> for StringOrMany {
     }
 }
 
+/// Deserializes an array of `T`, or a single `T` written as a bare string or object (a
+/// one-element vector). For enumerations such as `criteria`: `"Busy"` or `["Busy"]`.
+pub fn value_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    deserializer.deserialize_any(ValueOrMany(PhantomData))
+}
+
+struct ValueOrMany<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ValueOrMany<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value or an array of values")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        T::deserialize(de::value::StrDeserializer::<E>::new(v)).map(|item| vec![item])
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        OneOrMany::<T>(PhantomData).visit_seq(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        OneOrMany::<T>(PhantomData).visit_map(map)
+    }
+}
+
+/// An optional boolean given as a JSON boolean or as the string `"true"`/`"false"` (any
+/// case; ALU and Nokia send `interruptMedia` as a string); `null` gives `None`.
+/// Use with `#[serde(default, deserialize_with = "...")]`.
+pub fn option_bool<'de, D>(deserializer: D) -> Result<Option<bool>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    deserializer.deserialize_option(OptionOf(Bool))
+}
+
+struct Bool;
+
+impl<'de> Visitor<'de> for Bool {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean or a string holding one")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        match v.trim() {
+            t if t.eq_ignore_ascii_case("true") => Ok(true),
+            t if t.eq_ignore_ascii_case("false") => Ok(false),
+            _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+        }
+    }
+}
+
 /// Deserializes an integer given as a JSON number or as a decimal string (`48` or `"48"`).
 pub fn string_or_number<'de, D, N>(deserializer: D) -> Result<N, D::Error>
 where
@@ -208,6 +272,16 @@ mod tests {
         count: Option<u32>,
         #[serde(default, deserialize_with = "option_decimal")]
         amount: Option<f64>,
+        #[serde(default, deserialize_with = "value_or_many")]
+        kinds: Vec<Kind>,
+        #[serde(default, deserialize_with = "option_bool")]
+        flag: Option<bool>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    enum Kind {
+        Busy,
+        Answer,
     }
 
     fn holder(json: &str) -> Result<Holder, serde_json::Error> {
@@ -273,5 +347,40 @@ mod tests {
         );
         assert!(holder(r#"{"items": [], "amount": "NaN"}"#).is_err());
         assert!(holder(r#"{"items": [], "amount": true}"#).is_err());
+    }
+
+    #[test]
+    fn value_or_many_accepts_a_bare_value() {
+        assert_eq!(
+            holder(r#"{"items": [], "kinds": "Busy"}"#).unwrap().kinds,
+            [Kind::Busy]
+        );
+        assert_eq!(
+            holder(r#"{"items": [], "kinds": ["Answer", "Busy"]}"#)
+                .unwrap()
+                .kinds,
+            [Kind::Answer, Kind::Busy]
+        );
+        assert!(holder(r#"{"items": [], "kinds": "Hold"}"#).is_err());
+        assert!(holder(r#"{"items": [], "kinds": ["Busy", "Hold"]}"#).is_err());
+        assert!(holder(r#"{"items": [], "kinds": 1}"#).is_err());
+    }
+
+    #[test]
+    fn booleans_may_be_strings() {
+        let flag = |json: &str| holder(json).map(|h| h.flag);
+        assert_eq!(flag(r#"{"items": [], "flag": true}"#).unwrap(), Some(true));
+        assert_eq!(
+            flag(r#"{"items": [], "flag": "TRUE"}"#).unwrap(),
+            Some(true)
+        );
+        assert_eq!(
+            flag(r#"{"items": [], "flag": "false"}"#).unwrap(),
+            Some(false)
+        );
+        assert_eq!(flag(r#"{"items": [], "flag": null}"#).unwrap(), None);
+        assert_eq!(flag(r#"{"items": []}"#).unwrap(), None);
+        assert!(flag(r#"{"items": [], "flag": "yes"}"#).is_err());
+        assert!(flag(r#"{"items": [], "flag": 1}"#).is_err());
     }
 }

@@ -144,3 +144,61 @@ async fn edge_errors_have_their_headers_and_bodies() {
         json!(["request body too large"])
     );
 }
+
+#[tokio::test]
+async fn call_notification_and_audio_call_ids_map_to_their_statuses() {
+    for (id, variable, expected, kind) in [
+        ("SVC0008", "Busy", StatusCode::BAD_REQUEST, "service"),
+        ("SVC0261", "cs1", StatusCode::BAD_REQUEST, "service"),
+        ("POL0011", "audio/flac", StatusCode::FORBIDDEN, "policy"),
+    ] {
+        let (status, _, body) = render(ApiError::from_status(
+            &grpc::exception(id, [variable]),
+            "messageId",
+        ))
+        .await;
+        assert_eq!(status, expected, "{id}");
+        let (k, e) = exception(&body);
+        assert_eq!(k, kind);
+        assert_eq!(e["messageId"], id);
+        assert_eq!(e["variables"], json!([variable]));
+    }
+}
+
+#[tokio::test]
+async fn not_found_on_a_create_is_about_the_body() {
+    let (status, _, body) = render(ApiError::from_body_status(
+        &Status::not_found("no session"),
+        "callSessionIdentifier",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        exception(&body).1["variables"],
+        json!(["callSessionIdentifier"])
+    );
+
+    let (status, _, body) = render(ApiError::from_body_status(
+        &grpc::not_found("callSessionIdentifier"),
+        "address",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        exception(&body).1["variables"],
+        json!(["callSessionIdentifier"])
+    );
+
+    let (status, _, _) = render(ApiError::from_body_status(
+        &grpc::exception("POL0011", ["audio/flac"]),
+        "callSessionIdentifier",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = render(ApiError::from_body_status(
+        &Status::unavailable("down"),
+        "callSessionIdentifier",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
