@@ -13,8 +13,14 @@
 //!   they were connected and `Aborted` when they were not.
 //! - Once the A-party has answered, the session is established: participants added later
 //!   are called at once, even if the A-party has left since.
+//! - A network call (one the network reports as an attempt) starts with its caller connected
+//!   and its called party waiting. When a call-direction subscription matches, the session
+//!   is held while the application decides (see docs/call-notification.md): the decision
+//!   is pending until the application's verdict or the deadline's default, and only the
+//!   caller leaving ends the session meanwhile.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
@@ -43,8 +49,9 @@ pub enum Outcome {
 }
 
 /// The call events reported to the application (callnotif.md `CallEvents`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
+    CalledNumber,
     Answer,
     Busy,
     NoAnswer,
@@ -97,10 +104,275 @@ impl Participant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: String,
-    /// In creation order; the first is the A-party.
+    /// In creation order; the first is the A-party (the caller of a network call).
     pub participants: Vec<Participant>,
     pub terminated: bool,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The network's id of a network-originated call; None for Third Party Call sessions.
+    pub network_call: Option<String>,
+    /// The call-direction decision about this call, pending or taken.
+    pub decision: Option<Decision>,
+}
+
+/// What a call-direction decision can do to the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    Continue,
+    EndCall,
+    Route,
+}
+
+/// Who chose the action applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Source {
+    Application,
+    Default,
+}
+
+/// Why the action applied was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reason {
+    /// The application answered with an action.
+    Answered,
+    /// No answer before the deadline.
+    Timeout,
+    /// The application could not be reached.
+    Unreachable,
+    /// The application answered with a non-2xx status.
+    Status,
+    /// The application's answer was not a usable `action`.
+    BadBody,
+    /// The application answered `Deferred`.
+    Deferred,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Answered => "answered",
+            Reason::Timeout => "timeout",
+            Reason::Unreachable => "unreachable",
+            Reason::Status => "status",
+            Reason::BadBody => "bad_body",
+            Reason::Deferred => "deferred",
+        }
+    }
+}
+
+/// The application to ask about a call, from its call-direction subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    pub subscription_id: String,
+    pub app_id: String,
+    pub notify_url: String,
+    pub callback_data: Option<String>,
+    pub deadline: DateTime<Utc>,
+    pub default: Action,
+}
+
+/// A decision being waited for, or taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state")]
+pub enum Decision {
+    Pending(Pending),
+    Decided(Decided),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Also the id of the notification that asks.
+    pub id: String,
+    pub trigger: Event,
+    pub participant_id: String,
+    pub subscription_id: String,
+    pub app_id: String,
+    pub deadline: DateTime<Utc>,
+    pub default: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decided {
+    pub id: String,
+    pub trigger: Event,
+    pub subscription_id: String,
+    pub app_id: String,
+    pub action: Action,
+    pub routing_address: Option<String>,
+    pub source: Source,
+    pub reason: Reason,
+    pub at: DateTime<Utc>,
+}
+
+/// What came back for a pending decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The application chose (Route carries a checked address).
+    Application {
+        action: Action,
+        routing_address: Option<String>,
+    },
+    /// The subscription's default applies, for this reason.
+    Default(Reason),
+}
+
+impl Session {
+    /// A call the network reports: the caller is connected, the called party waits for the
+    /// suite (and, with `ask`, for an application's decision).
+    pub fn network(
+        id: String,
+        call_id: String,
+        mut caller: Participant,
+        called: Participant,
+        at: DateTime<Utc>,
+    ) -> Self {
+        caller.status = Status::Connected;
+        caller.dialled = true;
+        caller.started_at = Some(at);
+        let mut s = Session::new(id, vec![caller, called]);
+        s.network_call = Some(call_id);
+        s
+    }
+
+    /// The attempt arrives: subscribers learn of it (CalledNumber) and the called party is
+    /// rung, unless an application is asked first.
+    pub fn attempt(
+        &mut self,
+        decision_id: String,
+        ask: Option<Ask>,
+        at: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let Some(called) = self.participants.get(1).map(|p| p.id.clone()) else {
+            return Vec::new();
+        };
+        let mut effects = vec![Effect::Notify {
+            participant_id: called.clone(),
+            event: Event::CalledNumber,
+        }];
+        match ask {
+            Some(ask) => effects.push(self.hold(decision_id, Event::CalledNumber, called, ask)),
+            None => effects.extend(self.participants.get_mut(1).map(|p| dial(p, at))),
+        }
+        effects
+    }
+
+    /// The calling and called party of `participant_id`'s leg, as subscriptions see it:
+    /// in a network call, the caller calls the called party (or whoever the call was routed
+    /// to), and the caller's own leg counts as the call to the dialled number; in a Third
+    /// Party Call session, the first participant calls each of the others, and the first
+    /// leg has no calling party (None).
+    pub fn parties(&self, participant_id: &str) -> Option<(String, String)> {
+        let first = self.participants.first()?;
+        let p = self.participant(participant_id)?;
+        if p.id != first.id {
+            return Some((first.address.clone(), p.address.clone()));
+        }
+        if self.network_call.is_some() {
+            let called = self.participants.get(1)?;
+            return Some((first.address.clone(), called.address.clone()));
+        }
+        None
+    }
+
+    /// The decision still awaited, if any.
+    pub fn pending(&self) -> Option<&Pending> {
+        match &self.decision {
+            Some(Decision::Pending(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn hold(&mut self, id: String, trigger: Event, participant_id: String, ask: Ask) -> Effect {
+        let pending = Pending {
+            id,
+            trigger,
+            participant_id,
+            subscription_id: ask.subscription_id.clone(),
+            app_id: ask.app_id.clone(),
+            deadline: ask.deadline,
+            default: ask.default,
+        };
+        self.decision = Some(Decision::Pending(pending.clone()));
+        Effect::Ask {
+            pending: Box::new(pending),
+            notify_url: ask.notify_url,
+            callback_data: ask.callback_data,
+        }
+    }
+
+    /// Applies the verdict on pending decision `decision_id`; a late or repeated one, or
+    /// one for a call that ended meanwhile, changes nothing. `routed_id` names the
+    /// participant a `Route` adds.
+    pub fn decide(
+        &mut self,
+        decision_id: &str,
+        verdict: Verdict,
+        routed_id: String,
+        at: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let Some(pending) = self.pending().filter(|p| p.id == decision_id).cloned() else {
+            return Vec::new();
+        };
+        if self.terminated {
+            return Vec::new();
+        }
+        let (action, routing_address, source, reason) = match verdict {
+            Verdict::Application {
+                action: Action::Route,
+                routing_address: None,
+            } => (pending.default, None, Source::Default, Reason::BadBody),
+            Verdict::Application {
+                action,
+                routing_address,
+            } => (
+                action,
+                routing_address,
+                Source::Application,
+                Reason::Answered,
+            ),
+            Verdict::Default(reason) => (pending.default, None, Source::Default, reason),
+        };
+        let decided = Decided {
+            id: pending.id.clone(),
+            trigger: pending.trigger,
+            subscription_id: pending.subscription_id.clone(),
+            app_id: pending.app_id.clone(),
+            action,
+            routing_address: routing_address.clone(),
+            source,
+            reason,
+            at,
+        };
+        self.decision = Some(Decision::Decided(decided.clone()));
+        let mut effects = vec![Effect::Decided(Box::new(decided))];
+        match (pending.trigger, action, routing_address) {
+            (Event::CalledNumber, Action::Continue, _) => {
+                if let Some(p) = self
+                    .participants
+                    .iter_mut()
+                    .find(|p| p.id == pending.participant_id && p.is_live())
+                {
+                    effects.push(dial(p, at));
+                }
+            }
+            (_, Action::Route, Some(address)) => {
+                if let Some(p) = self
+                    .participants
+                    .iter_mut()
+                    .find(|p| p.id == pending.participant_id && p.is_live())
+                {
+                    // Never rung: the call goes elsewhere.
+                    end_leg(p, Cause::Aborted, at, Event::Disconnected);
+                }
+                let mut routed = Participant::new(routed_id, address, None);
+                effects.push(dial(&mut routed, at));
+                self.participants.push(routed);
+            }
+            // EndCall, or Continue after the called party's leg failed: the call ends as the
+            // network would end it.
+            _ => effects.extend(self.release_all(at)),
+        }
+        effects
+    }
 }
 
 /// What must happen because of a state change.
@@ -110,11 +382,19 @@ pub enum Effect {
     Connect { participant_id: String },
     /// Ask the network to release the participant's leg.
     Release { participant_id: String },
-    /// Tell the application (when it asked for notifications).
+    /// Tell the application (when it asked for notifications) and the subscribers.
     Notify {
         participant_id: String,
         event: Event,
     },
+    /// Ask an application what to do with the call (a call-direction notification).
+    Ask {
+        pending: Box<Pending>,
+        notify_url: String,
+        callback_data: Option<String>,
+    },
+    /// A decision was taken: the network learns it with the command that carries it out.
+    Decided(Box<Decided>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -141,6 +421,8 @@ impl Session {
             participants,
             terminated: false,
             ended_at: None,
+            network_call: None,
+            decision: None,
         }
     }
 
@@ -190,6 +472,20 @@ impl Session {
         outcome: Outcome,
         at: DateTime<Utc>,
     ) -> Vec<Effect> {
+        self.apply_or_ask(participant_id, outcome, at, None, String::new())
+    }
+
+    /// Applies a network report about one leg; when the called party of a network call
+    /// failed (busy, no answer, not reachable) and `ask` is given, the call is held for the
+    /// application's decision `decision_id` instead of ending.
+    pub fn apply_or_ask(
+        &mut self,
+        participant_id: &str,
+        outcome: Outcome,
+        at: DateTime<Utc>,
+        ask: Option<Ask>,
+        decision_id: String,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         if self.terminated {
             return effects;
@@ -227,6 +523,14 @@ impl Session {
         });
         if index == 0 && event == Event::Answer {
             effects.extend(self.dial_waiting(at));
+        }
+        if let Some(ask) = ask
+            && self.network_call.is_some()
+            && index != 0
+            && matches!(event, Event::Busy | Event::NoAnswer | Event::NotReachable)
+            && self.pending().is_none()
+        {
+            effects.push(self.hold(decision_id, event, participant_id.to_string(), ask));
         }
         effects.extend(self.end_if_over(at));
         effects
@@ -325,6 +629,10 @@ impl Session {
     fn end_if_over(&mut self, at: DateTime<Utc>) -> Vec<Effect> {
         // Undialled participants wait for the A-party: they are in play only while it lives.
         let a_live = self.participants.first().is_some_and(Participant::is_live);
+        // A call held for a decision waits for it while its caller stays.
+        if a_live && self.pending().is_some() {
+            return Vec::new();
+        }
         let in_play = self
             .participants
             .iter()
@@ -345,6 +653,10 @@ impl Session {
     fn release_all(&mut self, at: DateTime<Utc>) -> Vec<Effect> {
         self.terminated = true;
         self.ended_at = Some(at);
+        // A decision still awaited has nothing left to decide.
+        if self.pending().is_some() {
+            self.decision = None;
+        }
         self.participants
             .iter_mut()
             .filter(|p| p.is_live())

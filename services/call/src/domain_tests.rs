@@ -310,3 +310,227 @@ fn the_no_answer_timer_leaves_connected_legs_alone() {
     assert_eq!(s.participants[1].status, Status::Connected);
     assert!(!s.terminated, "two remain connected");
 }
+
+fn network_call() -> Session {
+    Session::network(
+        "cs9".into(),
+        "nc1".into(),
+        Participant::new("caller".into(), "tel:+15557654321".into(), None),
+        Participant::new("called".into(), "tel:+15551230001".into(), None),
+        Utc::now(),
+    )
+}
+
+fn ask(default: Action) -> Ask {
+    Ask {
+        subscription_id: "sb1".into(),
+        app_id: "app1".into(),
+        notify_url: "http://app.example/direct".into(),
+        callback_data: None,
+        deadline: Utc::now() + chrono::Duration::seconds(5),
+        default,
+    }
+}
+
+fn application(action: Action, routing: Option<&str>) -> Verdict {
+    Verdict::Application {
+        action,
+        routing_address: routing.map(str::to_string),
+    }
+}
+
+fn decided(s: &Session) -> &Decided {
+    match &s.decision {
+        Some(Decision::Decided(d)) => d,
+        other => panic!("not decided: {other:?}"),
+    }
+}
+
+#[test]
+fn a_network_call_without_a_decision_rings_the_called_party() {
+    let mut s = network_call();
+    let fx = s.attempt("d1".into(), None, Utc::now());
+    assert!(fx.contains(&Effect::Notify {
+        participant_id: "called".into(),
+        event: Event::CalledNumber
+    }));
+    assert_eq!(connects(&fx), ["called"]);
+    assert_eq!(s.participants[0].status, Status::Connected);
+    assert_eq!(s.parties("caller").unwrap().1, "tel:+15551230001");
+    assert_eq!(s.parties("called").unwrap().0, "tel:+15557654321");
+}
+
+#[test]
+fn a_held_call_waits_for_the_decision_then_follows_it() {
+    let mut s = network_call();
+    let fx = s.attempt("d1".into(), Some(ask(Action::Continue)), Utc::now());
+    assert!(connects(&fx).is_empty());
+    assert!(fx.iter().any(|e| matches!(e, Effect::Ask { .. })));
+    assert_eq!(s.pending().unwrap().id, "d1");
+    // A verdict for another decision changes nothing.
+    assert!(
+        s.decide(
+            "other",
+            application(Action::EndCall, None),
+            "r".into(),
+            Utc::now()
+        )
+        .is_empty()
+    );
+    let fx = s.decide(
+        "d1",
+        application(Action::Continue, None),
+        "r".into(),
+        Utc::now(),
+    );
+    assert_eq!(connects(&fx), ["called"]);
+    assert_eq!(decided(&s).source, Source::Application);
+    // Repeated: nothing.
+    assert!(
+        s.decide(
+            "d1",
+            application(Action::EndCall, None),
+            "r".into(),
+            Utc::now()
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn end_call_releases_the_caller_and_ends_the_session() {
+    let mut s = network_call();
+    s.attempt("d1".into(), Some(ask(Action::Continue)), Utc::now());
+    let fx = s.decide(
+        "d1",
+        application(Action::EndCall, None),
+        "r".into(),
+        Utc::now(),
+    );
+    assert_eq!(releases(&fx), ["caller"]);
+    assert!(s.terminated);
+    assert_eq!(s.participants[1].status, Status::Terminated(Cause::Aborted));
+}
+
+#[test]
+fn route_rings_the_routing_address_instead() {
+    let mut s = network_call();
+    s.attempt("d1".into(), Some(ask(Action::Continue)), Utc::now());
+    let fx = s.decide(
+        "d1",
+        application(Action::Route, Some("tel:+15551239999")),
+        "routed".into(),
+        Utc::now(),
+    );
+    assert_eq!(connects(&fx), ["routed"]);
+    assert_eq!(s.participants[2].address, "tel:+15551239999");
+    assert_eq!(s.participants[1].status, Status::Terminated(Cause::Aborted));
+    assert!(!s.terminated);
+}
+
+#[test]
+fn route_without_an_address_takes_the_default() {
+    let mut s = network_call();
+    s.attempt("d1".into(), Some(ask(Action::EndCall)), Utc::now());
+    let fx = s.decide(
+        "d1",
+        application(Action::Route, None),
+        "r".into(),
+        Utc::now(),
+    );
+    assert_eq!(releases(&fx), ["caller"]);
+    let d = decided(&s);
+    assert_eq!(
+        (d.action, d.source, d.reason),
+        (Action::EndCall, Source::Default, Reason::BadBody)
+    );
+}
+
+#[test]
+fn timeout_applies_the_default_action() {
+    let mut s = network_call();
+    s.attempt("d1".into(), Some(ask(Action::Continue)), Utc::now());
+    let fx = s.decide(
+        "d1",
+        Verdict::Default(Reason::Timeout),
+        "r".into(),
+        Utc::now(),
+    );
+    assert_eq!(connects(&fx), ["called"]);
+    assert_eq!(decided(&s).reason, Reason::Timeout);
+}
+
+#[test]
+fn the_caller_hanging_up_ends_a_held_call() {
+    let mut s = network_call();
+    s.attempt("d1".into(), Some(ask(Action::Continue)), Utc::now());
+    s.apply("caller", Outcome::Disconnected, Utc::now());
+    assert!(s.terminated);
+    assert!(s.pending().is_none());
+    assert!(
+        s.decide(
+            "d1",
+            application(Action::Continue, None),
+            "r".into(),
+            Utc::now()
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn busy_can_be_routed_elsewhere() {
+    let mut s = network_call();
+    s.attempt("d1".into(), None, Utc::now());
+    let fx = s.apply_or_ask(
+        "called",
+        Outcome::Busy,
+        Utc::now(),
+        Some(ask(Action::Continue)),
+        "d2".into(),
+    );
+    assert!(fx.iter().any(|e| matches!(e, Effect::Ask { .. })));
+    assert!(!s.terminated, "held for the decision");
+    let fx = s.decide(
+        "d2",
+        application(Action::Route, Some("tel:+15551239999")),
+        "routed".into(),
+        Utc::now(),
+    );
+    assert_eq!(connects(&fx), ["routed"]);
+    // Busy then Continue: the call ends as the network would end it.
+    let mut s = network_call();
+    s.attempt("d1".into(), None, Utc::now());
+    s.apply_or_ask(
+        "called",
+        Outcome::Busy,
+        Utc::now(),
+        Some(ask(Action::Continue)),
+        "d2".into(),
+    );
+    let fx = s.decide(
+        "d2",
+        application(Action::Continue, None),
+        "r".into(),
+        Utc::now(),
+    );
+    assert_eq!(releases(&fx), ["caller"]);
+    assert!(s.terminated);
+}
+
+#[test]
+fn third_party_call_sessions_never_ask() {
+    let mut s = session(2);
+    s.start(Utc::now());
+    s.apply("p0", Outcome::Answered, Utc::now());
+    let fx = s.apply_or_ask(
+        "p1",
+        Outcome::Busy,
+        Utc::now(),
+        Some(ask(Action::Continue)),
+        "d".into(),
+    );
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Ask { .. })));
+    assert!(s.terminated);
+    assert_eq!(s.parties("p0"), None);
+}

@@ -1,20 +1,31 @@
-//! Network events in: `net.evt.call.leg` reports what happened to a participant's leg.
+//! Network events in: `net.evt.call.leg` reports what happened to a participant's leg,
+//! `net.evt.call.attempt` a call the network sets up, `net.evt.call.media` media progress.
 //! Each is applied at most once (inbox on the event id) and acknowledged only after the
 //! change committed; a failure asks the bus to deliver it again.
 
 use std::{sync::Arc, time::Duration};
 
 use futures::{StreamExt, stream::BoxStream};
+use parlay_kit::ids::new_id;
 use parlay_kit::{
     bus::{ConsumerSpec, Delivery},
     telemetry, wire,
 };
-use parlay_proto::net::v1::{CallLegEvent, LegOutcome};
+use parlay_proto::net::v1::{CallAttempt, CallLegEvent, LegOutcome, MediaEvent};
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::{core::Core, domain::Outcome};
+use crate::{
+    core::{Core, CoreError},
+    domain::{Event, Outcome},
+    media, network, store,
+};
+
+/// The network's report of a call it sets up.
+pub const SUBJECT_ATTEMPT: &str = "net.evt.call.attempt";
+/// Progress and results of plays, recordings and digit collections.
+pub const SUBJECT_MEDIA: &str = "net.evt.call.media";
 
 pub fn consumer_spec() -> ConsumerSpec {
     ConsumerSpec {
@@ -45,6 +56,24 @@ pub async fn run(
 }
 
 async fn handle(core: &Core, delivery: Delivery, shutdown: &CancellationToken) {
+    let subject = delivery.envelope.subject.clone();
+    if subject.ends_with(SUBJECT_ATTEMPT) {
+        let Ok(attempt) = CallAttempt::decode(delivery.envelope.payload.as_ref()) else {
+            tracing::warn!("undecodable call attempt dropped");
+            return delivery.ack().await;
+        };
+        return settle(delivery, shutdown, || {
+            network::on_attempt(core, attempt.clone())
+        })
+        .await;
+    }
+    if subject.ends_with(SUBJECT_MEDIA) {
+        let Ok(event) = MediaEvent::decode(delivery.envelope.payload.as_ref()) else {
+            tracing::warn!("undecodable media event dropped");
+            return delivery.ack().await;
+        };
+        return settle(delivery, shutdown, || media::on_event(core, event.clone())).await;
+    }
     let event = match CallLegEvent::decode(delivery.envelope.payload.as_ref()) {
         Ok(e) => e,
         Err(e) => {
@@ -61,21 +90,61 @@ async fn handle(core: &Core, delivery: Delivery, shutdown: &CancellationToken) {
         .as_ref()
         .map(wire::time)
         .unwrap_or_else(chrono::Utc::now);
-    // A failure is retried here, before the next event: handing it back to the bus would
-    // let later events of the same leg overtake it. Past IN_PLACE (below the bus's
-    // ack_wait) it goes back to the bus after all.
+    settle(delivery, shutdown, || apply_leg(core, &event, outcome, at)).await
+}
+
+/// Applies a leg event; when the called party of a network call failed and a
+/// call-direction subscription watches for that, the call is held for its decision.
+async fn apply_leg(
+    core: &Core,
+    event: &CallLegEvent,
+    outcome: Outcome,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), CoreError> {
+    let trigger = match outcome {
+        Outcome::Busy => Some(Event::Busy),
+        Outcome::NoAnswer => Some(Event::NoAnswer),
+        Outcome::NotReachable => Some(Event::NotReachable),
+        _ => None,
+    };
+    let mut ask = None;
+    if let Some(trigger) = trigger
+        && let Some(stored) = store::load(&core.db, &event.call_session_id, None).await?
+        && stored.session.network_call.is_some()
+        && stored.session.pending().is_none()
+        && let Some((calling, called)) = stored.session.parties(&event.participant_id)
+    {
+        ask = network::direction_for(core, &calling, &called, trigger, chrono::Utc::now()).await?;
+    }
+    let decision_id = new_id("nt");
+    core.mutate(&event.call_session_id, None, Some(&event.event_id), |s| {
+        Ok(s.apply_or_ask(
+            &event.participant_id,
+            outcome,
+            at,
+            ask.clone(),
+            decision_id.clone(),
+        ))
+    })
+    .await?;
+    Ok(())
+}
+
+/// Runs `apply` until it succeeds, then acknowledges. A failure is retried here, before
+/// the next event: handing it back to the bus would let later events of the same leg
+/// overtake it. Past IN_PLACE (below the bus's ack_wait) it goes back to the bus after all.
+async fn settle<F, Fut>(delivery: Delivery, shutdown: &CancellationToken, apply: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), CoreError>>,
+{
     let started = tokio::time::Instant::now();
     let mut backoff = Duration::from_millis(50);
     loop {
-        let result = core
-            .mutate(&event.call_session_id, None, Some(&event.event_id), |s| {
-                Ok(s.apply(&event.participant_id, outcome, at))
-            })
-            .await;
-        match result {
-            Ok(_) => return delivery.ack().await,
+        match apply().await {
+            Ok(()) => return delivery.ack().await,
             Err(e) if started.elapsed() + backoff < IN_PLACE && !shutdown.is_cancelled() => {
-                tracing::warn!(error = %e, event_id = %event.event_id, "call leg event not applied; retrying");
+                tracing::warn!(error = %e, subject = %delivery.envelope.subject, "network event not applied; retrying");
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
                     _ = tokio::time::sleep(backoff) => {}
@@ -83,7 +152,7 @@ async fn handle(core: &Core, delivery: Delivery, shutdown: &CancellationToken) {
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
             Err(e) => {
-                tracing::warn!(error = %e, event_id = %event.event_id, "call leg event not applied; back to the bus");
+                tracing::warn!(error = %e, subject = %delivery.envelope.subject, "network event not applied; back to the bus");
                 return delivery.retry(Duration::from_millis(500)).await;
             }
         }

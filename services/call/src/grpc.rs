@@ -25,7 +25,7 @@ pub struct CallGrpc {
 type Reply<T> = Result<Response<T>, Status>;
 
 /// Runs a handler inside a span joined to the caller's trace.
-async fn traced<T, F>(name: &'static str, request: &Request<T>, f: F) -> F::Output
+pub(crate) async fn traced<T, F>(name: &'static str, request: &Request<T>, f: F) -> F::Output
 where
     F: std::future::Future,
 {
@@ -117,6 +117,10 @@ impl CallGrpc {
             version: 0,
             created_at: Utc::now(),
             ended_at: None,
+            network_call_id: None,
+            calling_name: None,
+            decision: None,
+            decision_deadline: None,
         };
         match self.core.create(row, Session::new(id, participants)).await {
             Ok(stored) => Ok(pb::CreateCallSessionResponse {
@@ -196,11 +200,11 @@ impl CallGrpc {
     }
 }
 
-fn db(e: sea_orm::DbErr) -> Status {
+pub(crate) fn db(e: sea_orm::DbErr) -> Status {
     grpc::internal("call store failed", &e)
 }
 
-fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+pub(crate) fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
     matches!(
         e.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))

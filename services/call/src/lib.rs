@@ -1,21 +1,30 @@
-//! The call service: owns Third Party Call sessions and their participants, drives the
-//! network through `net.cmd.call.*` commands, applies `net.evt.call.*` events, and hands
-//! session-progress notifications to notify. See docs/third-party-call.md.
+//! The call service: owns Third Party Call sessions and their participants, Call
+//! Notification subscriptions and decisions, and Audio Call media; drives the network
+//! through `net.cmd.call.*` commands, applies `net.evt.call.*` events, and hands the
+//! notifications it renders to notify. See docs/third-party-call.md and
+//! docs/call-notification.md.
 #![forbid(unsafe_code)]
 
 mod convert;
 pub mod core;
+pub mod decisions;
 pub mod domain;
 mod effects;
 mod events;
 mod grpc;
+mod media;
 mod migration;
+mod network;
 pub mod store;
+pub mod subscriptions;
 
 use std::{sync::Arc, time::Duration};
 
 use parlay_kit::{Config, bus::SharedBus, outbox};
-use parlay_proto::call::v1::third_party_call_server::ThirdPartyCallServer;
+use parlay_proto::call::v1::{
+    audio_call_server::AudioCallServer, call_notification_server::CallNotificationServer,
+    third_party_call_server::ThirdPartyCallServer,
+};
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -38,23 +47,46 @@ impl CallService {
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
         let waker = outbox::Waker::default();
+        let (deadlines, deadlines_rx) = tokio::sync::mpsc::unbounded_channel();
         let core = Arc::new(core::Core {
             db: db.clone(),
             waker: waker.clone(),
             config: Arc::new(config.clone()),
+            deadlines,
         });
         let deliveries = bus.consume(events::consumer_spec()).await?;
+        let replies = bus.consume(decisions::consumer_spec()).await?;
         let mut tasks = JoinSet::new();
         tasks.spawn(events::run(core.clone(), deliveries, shutdown.clone()));
+        tasks.spawn(decisions::replies(core.clone(), replies, shutdown.clone()));
+        tasks.spawn(decisions::timer(
+            core.clone(),
+            deadlines_rx,
+            shutdown.clone(),
+        ));
         tasks.spawn(outbox::Relay::new(db.clone(), bus, waker).run(shutdown.clone()));
         tasks.spawn(no_answer_timer(core.clone(), shutdown.clone()));
         tasks.spawn(janitor(db, config.call.retention_secs, shutdown));
         Ok(Self { core, tasks })
     }
 
-    /// The gRPC service to mount on a tonic server.
+    /// The Third Party Call gRPC service to mount on a tonic server.
     pub fn grpc(&self) -> ThirdPartyCallServer<CallGrpc> {
         ThirdPartyCallServer::new(CallGrpc {
+            core: self.core.clone(),
+        })
+    }
+
+    /// The Call Notification gRPC service.
+    pub fn notification_grpc(&self) -> CallNotificationServer<subscriptions::NotificationGrpc> {
+        CallNotificationServer::new(subscriptions::NotificationGrpc {
+            core: self.core.clone(),
+        })
+    }
+
+    /// The Audio Call gRPC service.
+    pub fn audio_grpc(&self) -> AudioCallServer<media::AudioGrpc> {
+        AudioCallServer::new(media::AudioGrpc {
             core: self.core.clone(),
         })
     }
@@ -115,6 +147,16 @@ async fn janitor(db: DatabaseConnection, retention_secs: u64, shutdown: Cancella
                 .await
         {
             tracing::warn!(error = %e, "inbox prune failed");
+        }
+        match subscriptions::purge_expired(&db, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired call-notification subscriptions purged"),
+            Err(e) => tracing::warn!(error = %e, "subscription purge failed"),
+        }
+        match media::purge(&db, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "recordings and media past retention purged"),
+            Err(e) => tracing::warn!(error = %e, "media purge failed"),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The call service's schema: the kit's outbox/inbox, then sessions and participants.
+//! The call service's schema: the kit's outbox/inbox, sessions and participants, then
+//! call-notification subscriptions, network-call columns and access grants, then media.
 //! Backend-neutral: the same migrations run on SQLite and PostgreSQL.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -16,6 +17,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(parlay_kit::migration::KitTables),
             Box::new(CallTables),
+            Box::new(NotificationTables),
+            Box::new(crate::media::migration::MediaTables),
         ]
     }
 }
@@ -124,5 +127,173 @@ impl MigrationTrait for CallTables {
         manager
             .drop_table(Table::drop().table("call_sessions").to_owned())
             .await
+    }
+}
+
+/// Call Notification: subscriptions (and the addresses they watch, for look-up by address),
+/// the columns of network-originated sessions and their call-direction decision, and the
+/// applications granted access to a network call they were notified of.
+struct NotificationTables;
+
+impl MigrationName for NotificationTables {
+    fn name(&self) -> &str {
+        "m20261125_000003_call_notification"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for NotificationTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [
+            string_null("network_call_id"),
+            string_null("calling_name"),
+            text_null("decision"),
+            timestamp_with_time_zone_null("decision_deadline"),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("call_sessions")
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .create_index(
+                Index::create()
+                    .name("call_sessions_decision_deadline")
+                    .table("call_sessions")
+                    .col("decision_deadline")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("call_session_grants")
+                    .if_not_exists()
+                    .col(string("session_id"))
+                    .col(string("app_id"))
+                    .primary_key(Index::create().col("session_id").col("app_id"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("call_session_grants", "session_id")
+                            .to("call_sessions", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("call_subscriptions")
+                    .if_not_exists()
+                    .col(string("id").primary_key())
+                    .col(string("app_id"))
+                    .col(string("kind"))
+                    .col(text("notify_url"))
+                    .col(text_null("callback_data"))
+                    .col(string_null("client_correlator"))
+                    .col(string("request_hash"))
+                    .col(text("addresses"))
+                    .col(string("criteria"))
+                    .col(string("address_direction"))
+                    .col(string_null("call_session_id"))
+                    .col(string("default_action"))
+                    .col(big_integer("response_timeout_ms"))
+                    .col(big_integer("duration_secs"))
+                    .col(timestamp_with_time_zone("expires_at"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("call_subscriptions_correlator")
+                    .table("call_subscriptions")
+                    .col("app_id")
+                    .col("client_correlator")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("call_subscriptions_app")
+                    .table("call_subscriptions")
+                    .col("app_id")
+                    .col("kind")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("call_subscriptions_expiry")
+                    .table("call_subscriptions")
+                    .col("expires_at")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("call_subscription_addresses")
+                    .if_not_exists()
+                    .col(string("subscription_id"))
+                    .col(string("address"))
+                    .col(string("kind"))
+                    .primary_key(Index::create().col("subscription_id").col("address"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("call_subscription_addresses", "subscription_id")
+                            .to("call_subscriptions", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("call_subscription_addresses_lookup")
+                    .table("call_subscription_addresses")
+                    .col("address")
+                    .col("kind")
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "call_subscription_addresses",
+            "call_subscriptions",
+            "call_session_grants",
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        for column in [
+            "network_call_id",
+            "calling_name",
+            "decision",
+            "decision_deadline",
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("call_sessions")
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -255,9 +255,21 @@ async fn spawn_call(
     health_reporter
         .set_serving::<parlay_proto::call::v1::third_party_call_server::ThirdPartyCallServer<parlay_call::CallGrpc>>()
         .await;
+    let notification = call.notification_grpc();
+    let audio = call.audio_grpc();
+    for name in [
+        "parlay.call.v1.CallNotification",
+        "parlay.call.v1.AudioCall",
+    ] {
+        health_reporter
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
     let router = tonic::transport::Server::builder()
         .add_service(health)
-        .add_service(call.grpc());
+        .add_service(call.grpc())
+        .add_service(notification)
+        .add_service(audio);
     tasks.spawn(async move {
         router
             .serve_with_incoming_shutdown(

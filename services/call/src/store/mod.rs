@@ -6,10 +6,11 @@
 pub mod entities;
 
 use chrono::{DateTime, Utc};
-use entities::{participant, session};
+use entities::{grant, participant, session};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, OnConflict},
 };
 
 use crate::domain::{Cause, Participant, Session, Status};
@@ -21,20 +22,70 @@ pub struct Stored {
     pub session: Session,
 }
 
-/// Loads a session; with `app`, only if that application owns it.
+/// Loads a session; with `app`, only if that application may use it: it created it, or
+/// was notified of the network call (a grant).
 pub async fn load<C: ConnectionTrait>(
     db: &C,
     id: &str,
     app: Option<&str>,
 ) -> Result<Option<Stored>, DbErr> {
-    let mut query = session::Entity::find_by_id(id.to_string());
-    if let Some(app) = app {
-        query = query.filter(session::Column::AppId.eq(app));
-    }
-    let Some(row) = query.one(db).await? else {
+    let Some(row) = session::Entity::find_by_id(id.to_string()).one(db).await? else {
         return Ok(None);
     };
+    if let Some(app) = app
+        && row.app_id != app
+        && grant::Entity::find_by_id((id.to_string(), app.to_string()))
+            .one(db)
+            .await?
+            .is_none()
+    {
+        return Ok(None);
+    }
     with_participants(db, row).await.map(Some)
+}
+
+/// Lets `apps` use network call `session_id` (they were notified of it).
+pub async fn grant<C: ConnectionTrait>(
+    db: &C,
+    session_id: &str,
+    apps: impl IntoIterator<Item = String>,
+) -> Result<(), DbErr> {
+    let mut apps: Vec<String> = apps.into_iter().collect();
+    apps.sort();
+    apps.dedup();
+    for app_id in apps {
+        grant::Entity::insert(
+            grant::Model {
+                session_id: session_id.to_string(),
+                app_id,
+            }
+            .into_active_model(),
+        )
+        .on_conflict(
+            OnConflict::columns([grant::Column::SessionId, grant::Column::AppId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sessions whose call-direction decision is still pending at `now` past its deadline.
+pub async fn with_overdue_decisions<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<String>, DbErr> {
+    session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::DecisionDeadline.lt(now))
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 /// The session an application created with `correlator`, if any.
@@ -71,6 +122,11 @@ async fn with_participants<C: ConnectionTrait>(
         participants,
         terminated: row.terminated,
         ended_at: row.ended_at,
+        network_call: row.network_call_id.clone(),
+        decision: row
+            .decision
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok()),
     };
     Ok(Stored { row, session })
 }
@@ -81,6 +137,9 @@ pub async fn insert<C: ConnectionTrait>(
     row: session::Model,
     session: &Session,
 ) -> Result<(), DbErr> {
+    let mut row = row;
+    row.decision = decision_json(session);
+    row.decision_deadline = session.pending().map(|p| p.deadline);
     session::Entity::insert(row.into_active_model())
         .exec_without_returning(db)
         .await?;
@@ -117,6 +176,11 @@ pub async fn save<C: ConnectionTrait>(
         .col_expr(
             session::Column::Version,
             Expr::value(before.row.version + 1),
+        )
+        .col_expr(session::Column::Decision, Expr::value(decision_json(after)))
+        .col_expr(
+            session::Column::DecisionDeadline,
+            Expr::value(after.pending().map(|p| p.deadline)),
         )
         .filter(session::Column::Id.eq(&before.row.id))
         .filter(session::Column::Version.eq(before.row.version))
@@ -184,6 +248,14 @@ pub async fn purge_ended_before<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(deleted.rows_affected)
+}
+
+/// The decision column's value.
+pub fn decision_json(session: &Session) -> Option<String> {
+    session
+        .decision
+        .as_ref()
+        .and_then(|d| serde_json::to_string(d).ok())
 }
 
 fn to_row(session_id: &str, position: usize, p: &Participant) -> participant::Model {

@@ -1,0 +1,309 @@
+//! Call-direction decisions: the application's answer comes back from notify as a
+//! `NotificationReply` on `reply.call.decision`; the deadline is kept here (in the session
+//! row, and in a timer) so the default action applies even when no reply ever comes, and
+//! after a restart. Whichever comes first decides; the other changes nothing.
+
+use std::{cmp::Reverse, collections::BinaryHeap, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, stream::BoxStream};
+use parlay_kit::{
+    bus::{ConsumerSpec, Delivery},
+    ids::new_id,
+    telemetry,
+};
+use parlay_model::{
+    Address,
+    callnotif::{ActionResponse, ActionValue},
+};
+use parlay_proto::notify::v1::{NotificationReply, notification_reply};
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{
+    core::{Changed, Core},
+    domain::{Action, Decision, Reason, Source, Verdict},
+    effects::SUBJECT_DECISION_REPLY,
+    store,
+};
+
+/// A decision's deadline, for the timer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Deadline {
+    pub at: DateTime<Utc>,
+    pub session_id: String,
+    pub decision_id: String,
+}
+
+pub fn consumer_spec() -> ConsumerSpec {
+    ConsumerSpec {
+        durable: "call-decision-replies".into(),
+        filter: SUBJECT_DECISION_REPLY.into(),
+        ack_wait: Duration::from_secs(30),
+    }
+}
+
+/// What the application's answer means. Only a 2xx with an `action` body decides; `Route`
+/// needs a valid routing address.
+pub fn verdict(reply: &NotificationReply) -> Verdict {
+    let answer = match &reply.outcome {
+        Some(notification_reply::Outcome::Answer(a)) => a,
+        Some(notification_reply::Outcome::Failure(f)) if f.contains("timeout") => {
+            return Verdict::Default(Reason::Timeout);
+        }
+        Some(notification_reply::Outcome::Failure(f)) if f.contains("deadline") => {
+            return Verdict::Default(Reason::Timeout);
+        }
+        _ => return Verdict::Default(Reason::Unreachable),
+    };
+    if !(200..300).contains(&answer.status) {
+        return Verdict::Default(Reason::Status);
+    }
+    let Ok(parsed) = serde_json::from_slice::<ActionResponse>(&answer.body) else {
+        return Verdict::Default(Reason::BadBody);
+    };
+    let action = parsed.action;
+    match action.action_to_perform {
+        ActionValue::Continue => Verdict::Application {
+            action: Action::Continue,
+            routing_address: None,
+        },
+        ActionValue::EndCall => Verdict::Application {
+            action: Action::EndCall,
+            routing_address: None,
+        },
+        ActionValue::Route => match action
+            .routing_address
+            .as_deref()
+            .and_then(|a| Address::parse(a).ok())
+        {
+            Some(address) => Verdict::Application {
+                action: Action::Route,
+                routing_address: Some(address.as_str().to_string()),
+            },
+            None => Verdict::Default(Reason::BadBody),
+        },
+        ActionValue::Deferred => Verdict::Default(Reason::Deferred),
+    }
+}
+
+/// Applies `verdict` to decision `decision_id` of session `session_id`, counting it when it
+/// was the one that decided.
+pub async fn decide(
+    core: &Core,
+    session_id: &str,
+    decision_id: &str,
+    verdict: Verdict,
+) -> Result<(), crate::core::CoreError> {
+    let routed_id = new_id("pa");
+    let now = Utc::now();
+    let changed = core
+        .mutate(session_id, None, None, |s| {
+            Ok(s.decide(decision_id, verdict.clone(), routed_id.clone(), now))
+        })
+        .await?;
+    if let Changed::Session(stored) = changed
+        && let Some(Decision::Decided(d)) = &stored.session.decision
+        && d.id == decision_id
+        && d.at == now
+    {
+        let action = match d.action {
+            Action::Continue => "Continue",
+            Action::EndCall => "EndCall",
+            Action::Route => "Route",
+        };
+        let source = match d.source {
+            Source::Application => "application",
+            Source::Default => "default",
+        };
+        metrics::counter!(
+            "parlay_call_decisions_total",
+            "action" => action,
+            "source" => source,
+            "reason" => d.reason.as_str(),
+        )
+        .increment(1);
+        tracing::info!(
+            session = session_id,
+            decision = decision_id,
+            action,
+            source,
+            reason = d.reason.as_str(),
+            "call-direction decision applied"
+        );
+    }
+    Ok(())
+}
+
+/// Consumes replies until shutdown, several at a time (each is one session's change).
+pub async fn replies(
+    core: Arc<Core>,
+    deliveries: BoxStream<'static, Delivery>,
+    shutdown: CancellationToken,
+) {
+    let handled = deliveries
+        .take_until(shutdown.cancelled_owned())
+        .for_each_concurrent(32, |delivery| {
+            let core = core.clone();
+            let span = tracing::info_span!("call.decision_reply");
+            telemetry::set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
+            async move {
+                let Ok(reply) = NotificationReply::decode(delivery.envelope.payload.as_ref())
+                else {
+                    tracing::warn!("undecodable notification reply dropped");
+                    return delivery.ack().await;
+                };
+                let verdict = verdict(&reply);
+                match decide(&core, &reply.resource_id, &reply.job_id, verdict).await {
+                    Ok(()) => delivery.ack().await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "decision reply not applied; retrying");
+                        delivery.retry(Duration::from_millis(200)).await
+                    }
+                }
+            }
+            .instrument(span)
+        });
+    handled.await;
+}
+
+/// Applies the default action to decisions whose deadline passes: those handed over by
+/// the core as they become pending, and (every few seconds, and at start) any the store
+/// holds past their deadline, e.g. from before a restart.
+pub async fn timer(
+    core: Arc<Core>,
+    mut incoming: mpsc::UnboundedReceiver<Deadline>,
+    shutdown: CancellationToken,
+) {
+    let mut heap: BinaryHeap<Reverse<Deadline>> = BinaryHeap::new();
+    let mut sweep = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        let next = heap.peek().map(|Reverse(d)| d.at);
+        let sleep = next.map_or(Duration::from_secs(3600), |at| {
+            (at - Utc::now()).to_std().unwrap_or_default()
+        });
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            Some(d) = incoming.recv() => heap.push(Reverse(d)),
+            _ = tokio::time::sleep(sleep), if next.is_some() => {
+                let now = Utc::now();
+                while heap.peek().is_some_and(|Reverse(d)| d.at <= now) {
+                    let Some(Reverse(d)) = heap.pop() else { break };
+                    let core = core.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = decide(&core, &d.session_id, &d.decision_id, Verdict::Default(Reason::Timeout)).await {
+                            tracing::warn!(error = %e, session = %d.session_id, "decision deadline not applied; the sweep retries");
+                        }
+                    });
+                }
+            }
+            _ = sweep.tick() => overdue(&core).await,
+        }
+    }
+}
+
+async fn overdue(core: &Arc<Core>) {
+    let ids = match store::with_overdue_decisions(&core.db, Utc::now(), 500).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, "decision sweep could not read the store");
+            return;
+        }
+    };
+    for id in ids {
+        let pending = match store::load(&core.db, &id, None).await {
+            Ok(Some(stored)) => stored.session.pending().map(|p| p.id.clone()),
+            _ => None,
+        };
+        if let Some(decision_id) = pending
+            && let Err(e) = decide(core, &id, &decision_id, Verdict::Default(Reason::Timeout)).await
+        {
+            tracing::warn!(error = %e, session = %id, "overdue decision not applied");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use parlay_proto::notify::v1::HttpAnswer;
+
+    use super::*;
+
+    fn answered(status: u32, body: &str) -> NotificationReply {
+        NotificationReply {
+            job_id: "nt1".into(),
+            resource_kind: "callSession".into(),
+            resource_id: "cs1".into(),
+            outcome: Some(notification_reply::Outcome::Answer(HttpAnswer {
+                status,
+                content_type: "application/json".into(),
+                body: body.as_bytes().to_vec(),
+            })),
+            replied_at: None,
+        }
+    }
+
+    #[test]
+    fn answers_map_to_verdicts() {
+        assert_eq!(
+            verdict(&answered(
+                200,
+                r#"{"action":{"actionToPerform":"EndCall"}}"#
+            )),
+            Verdict::Application {
+                action: Action::EndCall,
+                routing_address: None
+            }
+        );
+        assert_eq!(
+            verdict(&answered(
+                200,
+                r#"{"action":{"actionToPerform":"Route","routingAddress":"tel:+15551239999"}}"#
+            )),
+            Verdict::Application {
+                action: Action::Route,
+                routing_address: Some("tel:+15551239999".into())
+            }
+        );
+        let bad = [
+            (
+                200,
+                r#"{"action":{"actionToPerform":"Route"}}"#,
+                Reason::BadBody,
+            ),
+            (
+                200,
+                r#"{"action":{"actionToPerform":"Route","routingAddress":"nope"}}"#,
+                Reason::BadBody,
+            ),
+            (200, "not json", Reason::BadBody),
+            (204, "", Reason::BadBody),
+            (
+                500,
+                r#"{"action":{"actionToPerform":"EndCall"}}"#,
+                Reason::Status,
+            ),
+            (
+                200,
+                r#"{"action":{"actionToPerform":"Deferred"}}"#,
+                Reason::Deferred,
+            ),
+        ];
+        for (status, body, reason) in bad {
+            assert_eq!(
+                verdict(&answered(status, body)),
+                Verdict::Default(reason),
+                "{status} {body}"
+            );
+        }
+        let mut failed = answered(200, "");
+        failed.outcome = Some(notification_reply::Outcome::Failure("timeout".into()));
+        assert_eq!(verdict(&failed), Verdict::Default(Reason::Timeout));
+        failed.outcome = Some(notification_reply::Outcome::Failure(
+            "unreachable: connection refused".into(),
+        ));
+        assert_eq!(verdict(&failed), Verdict::Default(Reason::Unreachable));
+    }
+}
