@@ -52,6 +52,12 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{n:016x}")
 }
 
+/// A `tel:` address no other test uses: `tel:+1555` and nine random digits.
+pub fn unique_tel() -> String {
+    let n: u64 = rand::rng().random_range(0..1_000_000_000);
+    format!("tel:+1555{n:09}")
+}
+
 /// A bus namespace that says when it was made: `t<unix seconds>x<random>`.
 fn namespace() -> String {
     let secs = std::time::SystemTime::now()
@@ -293,6 +299,18 @@ impl Suite {
         id
     }
 
+    /// The admin listener's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .http
+            .get(format!("{}/metrics", self.admin))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.text().await.unwrap()
+    }
+
     pub async fn hang_up(&self, session_id: &str, address: &str) {
         let r = self
             .http
@@ -445,6 +463,20 @@ impl App {
                 .unwrap(),
         )
         .await
+    }
+
+    /// A GET whose body is read as bytes (recorded media): status, headers, bytes.
+    pub async fn get_bytes(&self, url: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let r = self
+            .http
+            .get(self.url(url))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        (status, headers, r.bytes().await.unwrap().to_vec())
     }
 
     pub async fn delete_url(&self, url: &str) -> Answer {

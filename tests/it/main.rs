@@ -2,8 +2,11 @@
 //! JetStream and PostgreSQL) driven through the gateway's HTTP port, with webhooks received
 //! by a local receiver. Logs are quiet unless `RUST_LOG` is set.
 
+mod audiocall;
+mod callnotification;
 mod harness;
 mod malformed;
+mod netsim;
 mod process;
 mod receiver;
 mod thirdpartycall;

@@ -1,5 +1,6 @@
 //! A recording webhook receiver: stores every request (headers, JSON body) and answers
-//! from a programmable plan (a status, or hanging to simulate a slow application).
+//! from a programmable plan (a status, a JSON body such as a call-direction `action`, an
+//! answer held back for a while, or hanging to simulate a dead application).
 
 use std::{
     collections::VecDeque,
@@ -12,15 +13,50 @@ use axum::{
     body::Bytes,
     extract::State,
     http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
     routing::post,
 };
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Answer {
     Status(u16),
+    /// This status with this JSON body (`Content-Type: application/json`).
+    Json(u16, Value),
+    /// The inner answer, after this many milliseconds.
+    Delay(u64, Box<Answer>),
     /// Never answers (the request is held until the client gives up).
     Hang,
+}
+
+impl Answer {
+    /// A call-direction decision: 200 with `{"action": {"actionToPerform": action}}`.
+    pub fn action(action: &str) -> Answer {
+        Answer::Json(
+            200,
+            serde_json::json!({"action": {"actionToPerform": action}}),
+        )
+    }
+
+    async fn respond(self) -> Response {
+        let mut answer = self;
+        loop {
+            match answer {
+                Answer::Status(s) => return StatusCode::from_u16(s).unwrap().into_response(),
+                Answer::Json(s, body) => {
+                    return (StatusCode::from_u16(s).unwrap(), axum::Json(body)).into_response();
+                }
+                Answer::Delay(ms, inner) => {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    answer = *inner;
+                }
+                Answer::Hang => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    return StatusCode::NO_CONTENT.into_response();
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +83,20 @@ impl Received {
 
     pub fn called(&self) -> &str {
         self.body["callEventNotification"]["calledParticipant"]
+            .as_str()
+            .unwrap_or_default()
+    }
+
+    /// `callEventNotification.notificationType` (`CallEvent` or `CallDirection`).
+    pub fn notification_type(&self) -> &str {
+        self.body["callEventNotification"]["notificationType"]
+            .as_str()
+            .unwrap_or_default()
+    }
+
+    /// `callEventNotification.callSessionIdentifier`.
+    pub fn call_session(&self) -> &str {
+        self.body["callEventNotification"]["callSessionIdentifier"]
             .as_str()
             .unwrap_or_default()
     }
@@ -86,19 +136,29 @@ impl Receiver {
             .lock()
             .unwrap()
             .plan
-            .extend(answers.iter().copied());
+            .extend(answers.iter().cloned());
     }
 
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().unwrap().received.clone()
     }
+
+    /// Waits at most `secs` for a received request that `matches`; returns the first.
+    pub async fn until(
+        &self,
+        what: &str,
+        secs: u64,
+        matches: impl Fn(&Received) -> bool,
+    ) -> Received {
+        let matches = &matches;
+        crate::harness::eventually(what, secs, || async move {
+            self.received().into_iter().find(|r| matches(r))
+        })
+        .await
+    }
 }
 
-async fn hook(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
+async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
     let answer = {
         let mut inner = inner.lock().unwrap();
         inner.received.push(Received {
@@ -107,11 +167,5 @@ async fn hook(
         });
         inner.plan.pop_front().unwrap_or(Answer::Status(204))
     };
-    match answer {
-        Answer::Status(s) => StatusCode::from_u16(s).unwrap(),
-        Answer::Hang => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            StatusCode::NO_CONTENT
-        }
-    }
+    answer.respond().await
 }
