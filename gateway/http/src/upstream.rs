@@ -19,9 +19,10 @@ use tonic::{
 /// How long dialling a service may take before the call fails as unavailable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Largest gRPC answer accepted: a recording's media comes whole in one message, and
-/// tonic's default of 4 MiB is less than five minutes of 16-bit 8 kHz audio.
-const MAX_MESSAGE_BYTES: usize = 64 << 20;
+/// Largest gRPC answer accepted: a recording's media comes whole in one message. Recordings
+/// are bounded by the bus's message limit (about 1 MiB on NATS), far below tonic's default
+/// of 4 MiB; this leaves room for an operator who raises both.
+const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
 /// One client per service. Cloning is cheap: clones share the channel.
 #[derive(Clone)]

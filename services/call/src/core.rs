@@ -92,6 +92,8 @@ impl Core {
             row.version += 1;
             row.terminated = after.terminated;
             row.ended_at = after.ended_at;
+            row.decision = store::decision_json(&after);
+            row.decision_deadline = after.pending().map(|p| p.deadline);
             return Ok(Changed::Session(Box::new(Stored {
                 row,
                 session: after,

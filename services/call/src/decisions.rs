@@ -3,7 +3,12 @@
 //! row, and in a timer) so the default action applies even when no reply ever comes, and
 //! after a restart. Whichever comes first decides; the other changes nothing.
 
-use std::{cmp::Reverse, collections::BinaryHeap, sync::Arc, time::Duration};
+use std::{
+    cmp::Reverse,
+    collections::{BinaryHeap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream::BoxStream};
@@ -50,10 +55,10 @@ pub fn consumer_spec() -> ConsumerSpec {
 pub fn verdict(reply: &NotificationReply) -> Verdict {
     let answer = match &reply.outcome {
         Some(notification_reply::Outcome::Answer(a)) => a,
-        Some(notification_reply::Outcome::Failure(f)) if f.contains("timeout") => {
-            return Verdict::Default(Reason::Timeout);
-        }
-        Some(notification_reply::Outcome::Failure(f)) if f.contains("deadline") => {
+        // notify's failures: exactly "timeout" or "deadline passed", else "unreachable: …".
+        Some(notification_reply::Outcome::Failure(f))
+            if f == "timeout" || f == "deadline passed" =>
+        {
             return Verdict::Default(Reason::Timeout);
         }
         _ => return Verdict::Default(Reason::Unreachable),
@@ -74,10 +79,12 @@ pub fn verdict(reply: &NotificationReply) -> Verdict {
             action: Action::EndCall,
             routing_address: None,
         },
+        // A call goes to a telephone number or a SIP user, never to an opaque reference.
         ActionValue::Route => match action
             .routing_address
             .as_deref()
             .and_then(|a| Address::parse(a).ok())
+            .filter(|a| !matches!(a, Address::Acr(_)))
         {
             Some(address) => Verdict::Application {
                 action: Action::Route,
@@ -101,7 +108,13 @@ pub async fn decide(
     let now = Utc::now();
     let changed = core
         .mutate(session_id, None, None, |s| {
-            Ok(s.decide(decision_id, verdict.clone(), routed_id.clone(), now))
+            Ok(s.decide(
+                decision_id,
+                verdict.clone(),
+                routed_id.clone(),
+                core.config.call.max_participants,
+                now,
+            ))
         })
         .await?;
     if let Changed::Session(stored) = changed
@@ -170,58 +183,96 @@ pub async fn replies(
 }
 
 /// Applies the default action to decisions whose deadline passes: those handed over by
-/// the core as they become pending, and (every few seconds, and at start) any the store
-/// holds past their deadline, e.g. from before a restart.
+/// the core as they become pending, and those the store holds (looked up at start and
+/// every [`SWEEP`]: decisions made before a restart, or by another replica), queued ahead
+/// of their deadline so a restart does not delay them.
 pub async fn timer(
     core: Arc<Core>,
     mut incoming: mpsc::UnboundedReceiver<Deadline>,
     shutdown: CancellationToken,
 ) {
-    let mut heap: BinaryHeap<Reverse<Deadline>> = BinaryHeap::new();
-    let mut sweep = tokio::time::interval(Duration::from_secs(5));
+    let mut queue = Queue::default();
+    let mut sweep = tokio::time::interval(SWEEP);
     loop {
-        let next = heap.peek().map(|Reverse(d)| d.at);
-        let sleep = next.map_or(Duration::from_secs(3600), |at| {
-            (at - Utc::now()).to_std().unwrap_or_default()
-        });
+        let next = queue.next_at();
+        let sleep = next.map_or(SWEEP, |at| (at - Utc::now()).to_std().unwrap_or_default());
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            Some(d) = incoming.recv() => heap.push(Reverse(d)),
+            Some(d) = incoming.recv() => queue.push(d),
             _ = tokio::time::sleep(sleep), if next.is_some() => {
-                let now = Utc::now();
-                while heap.peek().is_some_and(|Reverse(d)| d.at <= now) {
-                    let Some(Reverse(d)) = heap.pop() else { break };
+                for d in queue.due(Utc::now()) {
                     let core = core.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = decide(&core, &d.session_id, &d.decision_id, Verdict::Default(Reason::Timeout)).await {
-                            tracing::warn!(error = %e, session = %d.session_id, "decision deadline not applied; the sweep retries");
-                        }
-                    });
+                    tokio::spawn(async move { expire(&core, d).await });
                 }
             }
-            _ = sweep.tick() => overdue(&core).await,
+            _ = sweep.tick() => {
+                let horizon = Utc::now() + chrono::Duration::from_std(SWEEP * 2).unwrap_or_default();
+                match store::pending_decisions_before(&core.db, horizon, 1000).await {
+                    Ok(rows) => {
+                        for (session_id, decision_id, at) in rows {
+                            queue.push(Deadline { at, session_id, decision_id });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "decision sweep could not read the store"),
+                }
+            }
         }
     }
 }
 
-async fn overdue(core: &Arc<Core>) {
-    let ids = match store::with_overdue_decisions(&core.db, Utc::now(), 500).await {
-        Ok(ids) => ids,
+/// How often the store is looked at for deadlines the timer was not handed.
+const SWEEP: Duration = Duration::from_secs(5);
+
+/// Deadlines in order, each decision once.
+#[derive(Default)]
+struct Queue {
+    heap: BinaryHeap<Reverse<Deadline>>,
+    queued: HashSet<String>,
+}
+
+impl Queue {
+    fn push(&mut self, d: Deadline) {
+        if self.queued.insert(d.decision_id.clone()) {
+            self.heap.push(Reverse(d));
+        }
+    }
+
+    fn next_at(&self) -> Option<DateTime<Utc>> {
+        self.heap.peek().map(|Reverse(d)| d.at)
+    }
+
+    fn due(&mut self, now: DateTime<Utc>) -> Vec<Deadline> {
+        let mut due = Vec::new();
+        while self.heap.peek().is_some_and(|Reverse(d)| d.at <= now) {
+            if let Some(Reverse(d)) = self.heap.pop() {
+                self.queued.remove(&d.decision_id);
+                due.push(d);
+            }
+        }
+        due
+    }
+}
+
+/// Applies the default to `d` unless it was decided meanwhile (checked with a read first,
+/// so decisions the application answered cost no write).
+async fn expire(core: &Core, d: Deadline) {
+    match store::pending_decision(&core.db, &d.session_id).await {
+        Ok(Some(pending)) if pending == d.decision_id => {}
+        Ok(_) => return,
         Err(e) => {
-            tracing::warn!(error = %e, "decision sweep could not read the store");
+            tracing::warn!(error = %e, session = %d.session_id, "decision deadline not checked; the sweep retries");
             return;
         }
-    };
-    for id in ids {
-        let pending = match store::load(&core.db, &id, None).await {
-            Ok(Some(stored)) => stored.session.pending().map(|p| p.id.clone()),
-            _ => None,
-        };
-        if let Some(decision_id) = pending
-            && let Err(e) = decide(core, &id, &decision_id, Verdict::Default(Reason::Timeout)).await
-        {
-            tracing::warn!(error = %e, session = %id, "overdue decision not applied");
-        }
+    }
+    if let Err(e) = decide(
+        core,
+        &d.session_id,
+        &d.decision_id,
+        Verdict::Default(Reason::Timeout),
+    )
+    .await
+    {
+        tracing::warn!(error = %e, session = %d.session_id, "decision deadline not applied; the sweep retries");
     }
 }
 

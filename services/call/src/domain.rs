@@ -142,6 +142,8 @@ pub enum Reason {
     Status,
     /// The application's answer was not a usable `action`.
     BadBody,
+    /// `Route` would pass the session's participant limit.
+    Limit,
     /// The application answered `Deferred`.
     Deferred,
 }
@@ -154,6 +156,7 @@ impl Reason {
             Reason::Unreachable => "unreachable",
             Reason::Status => "status",
             Reason::BadBody => "bad_body",
+            Reason::Limit => "limit",
             Reason::Deferred => "deferred",
         }
     }
@@ -301,12 +304,13 @@ impl Session {
 
     /// Applies the verdict on pending decision `decision_id`; a late or repeated one, or
     /// one for a call that ended meanwhile, changes nothing. `routed_id` names the
-    /// participant a `Route` adds.
+    /// participant a `Route` adds; a `Route` beyond `max` participants takes the default.
     pub fn decide(
         &mut self,
         decision_id: &str,
         verdict: Verdict,
         routed_id: String,
+        max: usize,
         at: DateTime<Utc>,
     ) -> Vec<Effect> {
         let Some(pending) = self.pending().filter(|p| p.id == decision_id).cloned() else {
@@ -320,6 +324,12 @@ impl Session {
                 action: Action::Route,
                 routing_address: None,
             } => (pending.default, None, Source::Default, Reason::BadBody),
+            Verdict::Application {
+                action: Action::Route,
+                ..
+            } if self.participants.len() >= max => {
+                (pending.default, None, Source::Default, Reason::Limit)
+            }
             Verdict::Application {
                 action,
                 routing_address,
@@ -367,9 +377,12 @@ impl Session {
                 effects.push(dial(&mut routed, at));
                 self.participants.push(routed);
             }
-            // EndCall, or Continue after the called party's leg failed: the call ends as the
-            // network would end it.
-            _ => effects.extend(self.release_all(at)),
+            (Event::CalledNumber, _, _) | (_, Action::EndCall, _) => {
+                effects.extend(self.release_all(at))
+            }
+            // Continue after the called party's leg failed: the call goes on as the network
+            // would have it (it ends unless others are still in play).
+            _ => effects.extend(self.end_if_over(at)),
         }
         effects
     }
@@ -524,9 +537,17 @@ impl Session {
         if index == 0 && event == Event::Answer {
             effects.extend(self.dial_waiting(at));
         }
+        // Only the party the caller is trying to reach, before anyone answered, is asked
+        // about: a participant added to an answered call fails on its own.
+        let answered = self
+            .participants
+            .iter()
+            .skip(1)
+            .any(|p| p.started_at.is_some());
         if let Some(ask) = ask
             && self.network_call.is_some()
             && index != 0
+            && !answered
             && matches!(event, Event::Busy | Event::NoAnswer | Event::NotReachable)
             && self.pending().is_none()
         {

@@ -373,6 +373,7 @@ fn a_held_call_waits_for_the_decision_then_follows_it() {
             "other",
             application(Action::EndCall, None),
             "r".into(),
+            10,
             Utc::now()
         )
         .is_empty()
@@ -381,6 +382,7 @@ fn a_held_call_waits_for_the_decision_then_follows_it() {
         "d1",
         application(Action::Continue, None),
         "r".into(),
+        10,
         Utc::now(),
     );
     assert_eq!(connects(&fx), ["called"]);
@@ -391,6 +393,7 @@ fn a_held_call_waits_for_the_decision_then_follows_it() {
             "d1",
             application(Action::EndCall, None),
             "r".into(),
+            10,
             Utc::now()
         )
         .is_empty()
@@ -405,6 +408,7 @@ fn end_call_releases_the_caller_and_ends_the_session() {
         "d1",
         application(Action::EndCall, None),
         "r".into(),
+        10,
         Utc::now(),
     );
     assert_eq!(releases(&fx), ["caller"]);
@@ -420,6 +424,7 @@ fn route_rings_the_routing_address_instead() {
         "d1",
         application(Action::Route, Some("tel:+15551239999")),
         "routed".into(),
+        10,
         Utc::now(),
     );
     assert_eq!(connects(&fx), ["routed"]);
@@ -436,6 +441,7 @@ fn route_without_an_address_takes_the_default() {
         "d1",
         application(Action::Route, None),
         "r".into(),
+        10,
         Utc::now(),
     );
     assert_eq!(releases(&fx), ["caller"]);
@@ -454,6 +460,7 @@ fn timeout_applies_the_default_action() {
         "d1",
         Verdict::Default(Reason::Timeout),
         "r".into(),
+        10,
         Utc::now(),
     );
     assert_eq!(connects(&fx), ["called"]);
@@ -472,6 +479,7 @@ fn the_caller_hanging_up_ends_a_held_call() {
             "d1",
             application(Action::Continue, None),
             "r".into(),
+            10,
             Utc::now()
         )
         .is_empty()
@@ -495,6 +503,7 @@ fn busy_can_be_routed_elsewhere() {
         "d2",
         application(Action::Route, Some("tel:+15551239999")),
         "routed".into(),
+        10,
         Utc::now(),
     );
     assert_eq!(connects(&fx), ["routed"]);
@@ -512,6 +521,7 @@ fn busy_can_be_routed_elsewhere() {
         "d2",
         application(Action::Continue, None),
         "r".into(),
+        10,
         Utc::now(),
     );
     assert_eq!(releases(&fx), ["caller"]);
@@ -533,4 +543,42 @@ fn third_party_call_sessions_never_ask() {
     assert!(!fx.iter().any(|e| matches!(e, Effect::Ask { .. })));
     assert!(s.terminated);
     assert_eq!(s.parties("p0"), None);
+}
+
+#[test]
+fn route_beyond_the_participant_limit_takes_the_default() {
+    let mut s = network_call();
+    s.attempt("d1".into(), Some(ask(Action::EndCall)), Utc::now());
+    let fx = s.decide(
+        "d1",
+        application(Action::Route, Some("tel:+15551239999")),
+        "routed".into(),
+        2,
+        Utc::now(),
+    );
+    assert!(connects(&fx).is_empty());
+    assert_eq!(decided(&s).reason, Reason::Limit);
+    assert!(s.terminated);
+}
+
+#[test]
+fn a_participant_added_to_an_answered_call_is_not_asked_about() {
+    let mut s = network_call();
+    s.attempt("d1".into(), None, Utc::now());
+    s.apply("called", Outcome::Answered, Utc::now());
+    s.add(
+        Participant::new("added".into(), "tel:+15551230077".into(), None),
+        10,
+        Utc::now(),
+    )
+    .unwrap();
+    let fx = s.apply_or_ask(
+        "added",
+        Outcome::Busy,
+        Utc::now(),
+        Some(ask(Action::Continue)),
+        "d2".into(),
+    );
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Ask { .. })));
+    assert!(!s.terminated, "the answered call goes on");
 }

@@ -102,7 +102,6 @@ pub fn envelopes(
                     out.extend(
                         call_notification(
                             config,
-                            row,
                             session,
                             (&participant_id, event),
                             (&sub.id, sub.callback_data.clone()),
@@ -129,16 +128,8 @@ pub fn envelopes(
                 notify_url,
                 callback_data,
             } => out.extend(
-                ask(
-                    config,
-                    row,
-                    session,
-                    &pending,
-                    notify_url,
-                    callback_data,
-                    now,
-                )
-                .map(|job| wire::envelope(SUBJECT_NOTIFY, job.job_id.clone(), &job)),
+                ask(config, session, &pending, notify_url, callback_data, now)
+                    .map(|job| wire::envelope(SUBJECT_NOTIFY, job.job_id.clone(), &job)),
             ),
             Effect::Decided(_) => {}
         }
@@ -274,7 +265,6 @@ fn session_notification(
 /// is `CallEvent` or `CallDirection`.
 fn call_notification(
     config: &Config,
-    row: &session::Model,
     session: &Session,
     about: (&str, Event),
     subscription: (&str, Option<String>),
@@ -293,10 +283,7 @@ fn call_notification(
         call_event_notification: CallEventNotification {
             calling_participant: calling,
             called_participant: called,
-            calling_participant_name: row
-                .calling_name
-                .clone()
-                .or_else(|| session.participants.first().and_then(|a| a.name.clone())),
+            calling_participant_name: session.participants.first().and_then(|a| a.name.clone()),
             notification_type: kind,
             event_description: EventDescription {
                 call_event: wire_event(event),
@@ -317,7 +304,6 @@ fn call_notification(
 /// published on [`SUBJECT_DECISION_REPLY`].
 fn ask(
     config: &Config,
-    row: &session::Model,
     session: &Session,
     pending: &Pending,
     notify_url: String,
@@ -326,7 +312,6 @@ fn ask(
 ) -> Option<NotificationJob> {
     let body = call_notification(
         config,
-        row,
         session,
         (&pending.participant_id, pending.trigger),
         (&pending.subscription_id, callback_data),

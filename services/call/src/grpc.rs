@@ -118,7 +118,6 @@ impl CallGrpc {
             created_at: Utc::now(),
             ended_at: None,
             network_call_id: None,
-            calling_name: None,
             decision: None,
             decision_deadline: None,
         };

@@ -146,7 +146,6 @@ impl MigrationTrait for NotificationTables {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for column in [
             string_null("network_call_id"),
-            string_null("calling_name"),
             text_null("decision"),
             timestamp_with_time_zone_null("decision_deadline"),
         ] {
@@ -279,12 +278,7 @@ impl MigrationTrait for NotificationTables {
                 .drop_table(Table::drop().table(table).to_owned())
                 .await?;
         }
-        for column in [
-            "network_call_id",
-            "calling_name",
-            "decision",
-            "decision_deadline",
-        ] {
+        for column in ["network_call_id", "decision", "decision_deadline"] {
             manager
                 .alter_table(
                     Table::alter()

@@ -93,7 +93,6 @@ pub async fn on_attempt(core: &Core, attempt: CallAttempt) -> Result<(), CoreErr
         created_at: now,
         ended_at: None,
         network_call_id: Some(attempt.call_id.clone()),
-        calling_name: attempt.calling_name.clone(),
         decision: None,
         decision_deadline: None,
     };

@@ -396,12 +396,17 @@ impl NotificationGrpc {
                 ))
             }
         };
-        if let Some(correlator) = &sub.client_correlator
-            && let Some(existing) = by_correlator(&self.core.db, &app, correlator).await?
-        {
-            return replay(existing);
-        }
         let db_ = &self.core.db;
+        let now = Utc::now();
+        if let Some(correlator) = &sub.client_correlator
+            && let Some(existing) = by_correlator(db_, &app, correlator).await?
+        {
+            if existing.expires_at > now {
+                return replay(existing);
+            }
+            // An expired subscription keeps its correlator only until the janitor runs.
+            delete(db_, &existing.id).await.map_err(db)?;
+        }
         if let Some(session_id) = &c.call_session_id
             && store::load(db_, session_id, Some(&app))
                 .await
@@ -409,12 +414,6 @@ impl NotificationGrpc {
                 .is_none()
         {
             return Err(grpc::exception("SVC0002", ["callSessionIdentifier"]));
-        }
-        let now = Utc::now();
-        if c.kind.watches_calls()
-            && let Some(shared) = overlap(db_, &app, &c, now).await.map_err(db)?
-        {
-            return Err(grpc::exception("SVC0008", [event_name(shared)]));
         }
         let model = subscription::Model {
             id: new_id("sb"),
@@ -439,8 +438,9 @@ impl NotificationGrpc {
             expires_at: now + chrono::Duration::seconds(c.duration_secs),
             created_at: now,
         };
-        match insert(db_, &model, &c).await {
-            Ok(()) => Ok(pb::CreateSubscriptionResponse {
+        match insert(db_, &model, &c, now).await {
+            Ok(Some(shared)) => Err(grpc::exception("SVC0008", [event_name(shared)])),
+            Ok(None) => Ok(pb::CreateSubscriptionResponse {
                 subscription: Some(to_pb(&model)),
                 created: true,
             }),
@@ -513,12 +513,31 @@ async fn overlap<C: ConnectionTrait>(
         }))
 }
 
+/// Stores the subscription unless it overlaps one of the application's (then returns the
+/// shared criterion). The check and the insert are one write transaction, serialised per
+/// application (SQLite: the write lock; PostgreSQL: an advisory lock on the application),
+/// so two concurrent requests cannot both pass it.
 async fn insert(
     db_: &sea_orm::DatabaseConnection,
     model: &subscription::Model,
     c: &Checked,
-) -> Result<(), DbErr> {
+    now: DateTime<Utc>,
+) -> Result<Option<Event>, DbErr> {
     let txn = parlay_kit::db::begin_write(db_).await?;
+    if c.kind.watches_calls() {
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                [format!("call-subscriptions:{}", model.app_id).into()],
+            ))
+            .await?;
+        }
+        if let Some(shared) = overlap(&txn, &model.app_id, c, now).await? {
+            txn.rollback().await?;
+            return Ok(Some(shared));
+        }
+    }
     subscription::Entity::insert(model.clone().into_active_model())
         .exec_without_returning(&txn)
         .await?;
@@ -544,6 +563,20 @@ async fn insert(
             .exec_without_returning(&txn)
             .await?;
     }
+    txn.commit().await?;
+    Ok(None)
+}
+
+/// Deletes a subscription and the addresses it watches.
+async fn delete(db_: &sea_orm::DatabaseConnection, id: &str) -> Result<(), DbErr> {
+    let txn = parlay_kit::db::begin_write(db_).await?;
+    watched::Entity::delete_many()
+        .filter(watched::Column::SubscriptionId.eq(id))
+        .exec(&txn)
+        .await?;
+    subscription::Entity::delete_by_id(id.to_string())
+        .exec(&txn)
+        .await?;
     txn.commit().await
 }
 
@@ -669,19 +702,7 @@ impl CallNotification for NotificationGrpc {
         let app = grpc::app_id(&request)?;
         traced("DeleteSubscription", &request, async {
             let found = self.find(&app, request.get_ref()).await?;
-            let txn = parlay_kit::db::begin_write(&self.core.db)
-                .await
-                .map_err(db)?;
-            watched::Entity::delete_many()
-                .filter(watched::Column::SubscriptionId.eq(&found.id))
-                .exec(&txn)
-                .await
-                .map_err(db)?;
-            subscription::Entity::delete_by_id(found.id.clone())
-                .exec(&txn)
-                .await
-                .map_err(db)?;
-            txn.commit().await.map_err(db)?;
+            delete(&self.core.db, &found.id).await.map_err(db)?;
             Ok(Response::new(pb::DeleteResponse {}))
         })
         .await

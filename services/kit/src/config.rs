@@ -73,7 +73,9 @@ pub struct CallConfig {
     /// Media types accepted for audio to play and prompts (POL0011 for others); a request
     /// without `mediaType` is accepted.
     pub audio_media_types: Vec<String>,
-    /// Longest recording a play-and-record interaction may ask for, in seconds.
+    /// Longest recording a play-and-record interaction may ask for, in seconds. A recording
+    /// crosses the bus whole: 30 s of 8 kHz 16-bit WAV is about 480 KB, within NATS's
+    /// default 1 MiB message limit.
     pub max_recording_secs: u32,
     /// Seconds a recording stays readable at its URL, then it is deleted.
     pub recording_retention_secs: u64,
@@ -163,7 +165,7 @@ impl Default for CallConfig {
             ]
             .map(String::from)
             .to_vec(),
-            max_recording_secs: 300,
+            max_recording_secs: 30,
             recording_retention_secs: 7 * 24 * 3600,
         }
     }

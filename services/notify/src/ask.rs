@@ -36,8 +36,8 @@ pub const PUBLISH_BUDGET: Duration = Duration::from_secs(2);
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
 
 impl Dispatcher {
-    /// Makes the one attempt of a claimed question, whose answer is awaited on `subject`
-    /// until `deadline` (no attempt once the deadline has passed), then records it and
+    /// Makes the one attempt of a claimed question, whose answer is awaited (published on
+    /// `subject`) until `deadline` (no attempt once the deadline has passed), then records it and
     /// publishes the reply at the same time.
     pub(crate) async fn ask(
         &self,
@@ -53,7 +53,9 @@ impl Dispatcher {
             .filter(|left| !left.is_zero());
         let attempt = match left {
             Some(left) => {
-                let timeout = left.min(Duration::from_millis(self.config.attempt_timeout_ms));
+                // Bounded by the deadline only: the asking service chose how long the
+                // application may take (it can exceed an ordinary attempt's timeout).
+                let timeout = left;
                 let request = Request {
                     url: &job.notify_url,
                     body: std::mem::take(&mut job.body).into(),

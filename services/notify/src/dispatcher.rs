@@ -24,6 +24,9 @@ use crate::{
     store::{self, Pool},
 };
 
+/// Seconds a question stays leased past its deadline, to record its attempt.
+const QUESTION_MARGIN_SECS: u64 = 5;
+
 /// Longest sleep between two looks at the table.
 pub const MAX_IDLE: Duration = Duration::from_secs(1);
 
@@ -132,7 +135,12 @@ impl Dispatcher {
             if shutdown.is_cancelled() {
                 break;
             }
-            let lease_until = store::after(now, self.config.lease_secs);
+            // A question is held until its deadline has passed (it may wait longer than a
+            // lease for the application's answer), plus a margin to record it.
+            let lease_until = store::after(now, self.config.lease_secs).max(
+                job.reply_deadline
+                    .map_or(now, |deadline| store::after(deadline, QUESTION_MARGIN_SECS)),
+            );
             if store::claim(&self.db, &job, now, lease_until).await? {
                 let this = Arc::clone(self);
                 tasks.spawn(async move { this.attempt(job, lease_until).await });

@@ -43,7 +43,6 @@ async fn session_with(core: &Core, id: &str) {
         created_at: Utc::now(),
         ended_at: None,
         network_call_id: None,
-        calling_name: None,
         decision: None,
         decision_deadline: None,
     };

@@ -19,7 +19,6 @@ pub mod session {
         pub ended_at: Option<ChronoDateTimeUtc>,
         /// The network's id of a network-originated call (None: a Third Party Call session).
         pub network_call_id: Option<String>,
-        pub calling_name: Option<String>,
         /// The call-direction decision, JSON of [`crate::domain::Decision`].
         pub decision: Option<String>,
         /// Set while a decision is pending: when the default action applies.

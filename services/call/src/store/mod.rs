@@ -72,20 +72,56 @@ pub async fn grant<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Sessions whose call-direction decision is still pending at `now` past its deadline.
-pub async fn with_overdue_decisions<C: ConnectionTrait>(
+/// Pending call-direction decisions whose deadline falls before `cutoff`: (session id,
+/// decision id, deadline), earliest first, at most `limit`.
+pub async fn pending_decisions_before<C: ConnectionTrait>(
     db: &C,
-    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
     limit: u64,
-) -> Result<Vec<String>, DbErr> {
-    session::Entity::find()
+) -> Result<Vec<(String, String, DateTime<Utc>)>, DbErr> {
+    let rows: Vec<(String, Option<String>, Option<DateTime<Utc>>)> = session::Entity::find()
         .select_only()
         .column(session::Column::Id)
-        .filter(session::Column::DecisionDeadline.lt(now))
+        .column(session::Column::Decision)
+        .column(session::Column::DecisionDeadline)
+        .filter(session::Column::DecisionDeadline.lt(cutoff))
+        .order_by_asc(session::Column::DecisionDeadline)
         .limit(limit)
         .into_tuple()
         .all(db)
-        .await
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, decision, deadline)| {
+            let pending = match serde_json::from_str(decision.as_deref()?).ok()? {
+                crate::domain::Decision::Pending(p) => p,
+                crate::domain::Decision::Decided(_) => return None,
+            };
+            Some((id, pending.id, deadline?))
+        })
+        .collect())
+}
+
+/// The id of session `id`'s pending decision, if one is pending (a read, no lock).
+pub async fn pending_decision<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<String>, DbErr> {
+    let row: Option<(Option<String>, Option<DateTime<Utc>>)> =
+        session::Entity::find_by_id(id.to_string())
+            .select_only()
+            .column(session::Column::Decision)
+            .column(session::Column::DecisionDeadline)
+            .into_tuple()
+            .one(db)
+            .await?;
+    Ok(row.and_then(|(decision, deadline)| {
+        deadline?;
+        match serde_json::from_str(decision.as_deref()?).ok()? {
+            crate::domain::Decision::Pending(p) => Some(p.id),
+            crate::domain::Decision::Decided(_) => None,
+        }
+    }))
 }
 
 /// The session an application created with `correlator`, if any.
