@@ -12,11 +12,9 @@
 //! `BENCH_SECS` (seconds per rate; default 10).
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -60,8 +58,8 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let (_, key) = parlay_gateway::apps::create(&gateway_db, "bench", Vec::new()).await?;
 
-    let answered = Arc::new(AtomicU64::new(0));
-    let app_url = application(answered.clone()).await?;
+    let asked = Asked::default();
+    let app_url = application(asked.clone()).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
@@ -85,13 +83,23 @@ async fn main() -> anyhow::Result<()> {
         "decision round trip (embedded): attempt -> application answers EndCall -> applied at the network"
     );
     println!(
-        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "rate/s", "attempts", "decided", "by app", "p50 ms", "p90 ms", "p99 ms", "max ms"
+        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>13} {:>13}",
+        "rate/s",
+        "attempts",
+        "decided",
+        "by app",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "ask p50/p99",
+        "back p50/p99"
     );
     for rate in rates {
-        let run = run(&http, &admin, rate, secs).await?;
+        let run = run(&http, &admin, &asked, rate, secs).await?;
+        let (ask, back) = (&run.ask_ms, &run.back_ms);
         println!(
-            "{:>6} {:>9} {:>9} {:>9} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            "{:>6} {:>9} {:>9} {:>9} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>6.1}/{:<6.1} {:>6.1}/{:<6.1}",
             rate,
             run.attempts,
             run.latencies_ms.len(),
@@ -100,26 +108,42 @@ async fn main() -> anyhow::Result<()> {
             percentile(&run.latencies_ms, 0.90),
             percentile(&run.latencies_ms, 0.99),
             percentile(&run.latencies_ms, 1.0),
+            percentile(ask, 0.50),
+            percentile(ask, 0.99),
+            percentile(back, 0.50),
+            percentile(back, 0.99),
         );
     }
     println!(
-        "application answered {} notifications",
-        answered.load(Ordering::Relaxed)
+        "ask: attempt -> notification at the application; back: application -> applied at the network"
     );
     shutdown.cancel();
     served.join().await?;
-    let _ = std::fs::remove_dir_all(&data_dir);
+    // BENCH_KEEP=1 keeps the SQLite files, to study where the time went.
+    if std::env::var_os("BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    } else {
+        println!("data kept in {}", data_dir.display());
+    }
     Ok(())
 }
 
+/// When the application was asked about each call session.
+#[derive(Clone, Default)]
+struct Asked(Arc<Mutex<HashMap<String, DateTime<Utc>>>>);
+
 /// The application: answers every call-direction notification with EndCall at once.
-async fn application(answered: Arc<AtomicU64>) -> anyhow::Result<String> {
+async fn application(asked: Asked) -> anyhow::Result<String> {
     let router = Router::new().route(
         "/direct",
-        post(move |_: Json<Value>| {
-            let answered = answered.clone();
+        post(move |Json(body): Json<Value>| {
+            let asked = asked.clone();
             async move {
-                answered.fetch_add(1, Ordering::Relaxed);
+                if let Some(id) = body["callEventNotification"]["callSessionIdentifier"].as_str()
+                    && let Ok(mut map) = asked.0.lock()
+                {
+                    map.insert(id.to_string(), Utc::now());
+                }
                 Json(json!({"action": {"actionToPerform": "EndCall"}}))
             }
         }),
@@ -134,9 +158,20 @@ struct Run {
     attempts: usize,
     latencies_ms: Vec<f64>,
     by_application: usize,
+    /// Attempt → the application is asked.
+    ask_ms: Vec<f64>,
+    /// The application is asked → the action is applied at the network (includes the
+    /// application's own, immediate, answer).
+    back_ms: Vec<f64>,
 }
 
-async fn run(http: &reqwest::Client, admin: &str, rate: u64, secs: u64) -> anyhow::Result<Run> {
+async fn run(
+    http: &reqwest::Client,
+    admin: &str,
+    asked: &Asked,
+    rate: u64,
+    secs: u64,
+) -> anyhow::Result<Run> {
     let total = (rate * secs) as usize;
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -169,6 +204,8 @@ async fn run(http: &reqwest::Client, admin: &str, rate: u64, secs: u64) -> anyho
     // by the default; give the tail a bounded while to drain.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut latencies_ms = Vec::with_capacity(ids.len());
+    let mut ask_ms = Vec::new();
+    let mut back_ms = Vec::new();
     let mut by_application = 0;
     for id in &ids {
         loop {
@@ -180,6 +217,17 @@ async fn run(http: &reqwest::Client, admin: &str, rate: u64, secs: u64) -> anyho
                 .await?;
             if let Some(ms) = decided_after_ms(&call) {
                 latencies_ms.push(ms);
+                let asked_at = call["callSessionId"]
+                    .as_str()
+                    .and_then(|id| asked.0.lock().ok()?.get(id).copied());
+                if let (Some(asked_at), Some(attempted), Some(decided)) = (
+                    asked_at,
+                    time(&call["attemptedAt"]),
+                    time(&call["decidedAt"]),
+                ) {
+                    ask_ms.push(millis(asked_at - attempted));
+                    back_ms.push(millis(decided - asked_at));
+                }
                 if call["decision"]["source"] == "application" {
                     by_application += 1;
                 }
@@ -192,24 +240,33 @@ async fn run(http: &reqwest::Client, admin: &str, rate: u64, secs: u64) -> anyho
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    latencies_ms.sort_by(f64::total_cmp);
+    for v in [&mut latencies_ms, &mut ask_ms, &mut back_ms] {
+        v.sort_by(f64::total_cmp);
+    }
     Ok(Run {
         attempts: total,
         latencies_ms,
         by_application,
+        ask_ms,
+        back_ms,
     })
+}
+
+fn time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn millis(d: chrono::TimeDelta) -> f64 {
+    d.num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0
 }
 
 /// Milliseconds from the attempt to the decision's application, from netsim's record.
 fn decided_after_ms(call: &Value) -> Option<f64> {
-    let at = |v: &Value| {
-        v.as_str()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&Utc))
-    };
-    let attempted = at(&call["attemptedAt"])?;
-    let applied = at(&call["decidedAt"])?;
-    Some((applied - attempted).num_microseconds()? as f64 / 1000.0)
+    Some(millis(
+        time(&call["decidedAt"])? - time(&call["attemptedAt"])?,
+    ))
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {

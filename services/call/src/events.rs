@@ -35,25 +35,42 @@ pub fn consumer_spec() -> ConsumerSpec {
     }
 }
 
-/// Processes deliveries one at a time until shutdown.
+/// Processes deliveries until shutdown: leg and media events one at a time, in order (a
+/// leg's events must not overtake each other); call attempts, which each start a new
+/// session, up to [`ATTEMPTS_IN_FLIGHT`] at once beside them.
 pub async fn run(
     core: Arc<Core>,
     mut deliveries: BoxStream<'static, Delivery>,
     shutdown: CancellationToken,
 ) {
+    let mut attempts = tokio::task::JoinSet::new();
     loop {
         let delivery = tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => break,
             next = deliveries.next() => match next {
                 Some(d) => d,
-                None => return,
+                None => break,
             },
         };
         let span = tracing::info_span!("call.net_event", subject = %delivery.envelope.subject);
         telemetry::set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
-        handle(&core, delivery, &shutdown).instrument(span).await;
+        if delivery.envelope.subject.ends_with(SUBJECT_ATTEMPT) {
+            while attempts.len() >= ATTEMPTS_IN_FLIGHT {
+                attempts.join_next().await;
+            }
+            let (core, shutdown) = (core.clone(), shutdown.clone());
+            attempts
+                .spawn(async move { handle(&core, delivery, &shutdown).await }.instrument(span));
+            while attempts.try_join_next().is_some() {}
+        } else {
+            handle(&core, delivery, &shutdown).instrument(span).await;
+        }
     }
+    while attempts.join_next().await.is_some() {}
 }
+
+/// Call attempts handled at once.
+const ATTEMPTS_IN_FLIGHT: usize = 16;
 
 async fn handle(core: &Core, delivery: Delivery, shutdown: &CancellationToken) {
     let subject = delivery.envelope.subject.clone();

@@ -197,19 +197,15 @@ pub async fn matching<C: ConnectionTrait>(
 ) -> Result<Vec<subscription::Model>, DbErr> {
     let calling = calling.to_ascii_lowercase();
     let called = called.to_ascii_lowercase();
-    let ids: Vec<String> = watched::Entity::find()
-        .filter(watched::Column::Address.is_in([calling.clone(), called.clone()]))
-        .filter(watched::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|w| w.subscription_id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+    // One statement: this is on the path of every call event.
+    let watching = sea_orm::sea_query::Query::select()
+        .column(watched::Column::SubscriptionId)
+        .from(watched::Entity)
+        .and_where(watched::Column::Address.is_in([calling.clone(), called.clone()]))
+        .and_where(watched::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+        .to_owned();
     let found = subscription::Entity::find()
-        .filter(subscription::Column::Id.is_in(ids))
+        .filter(subscription::Column::Id.in_subquery(watching))
         .filter(subscription::Column::ExpiresAt.gt(now))
         .order_by_asc(subscription::Column::CreatedAt)
         .order_by_asc(subscription::Column::Id)

@@ -42,7 +42,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     }
     let mut options = ConnectOptions::new(url.to_string());
     options
-        .max_connections(if sqlite { 8 } else { 16 })
+        // SQLite has one writer at a time: several pooled connections only make writers
+        // wait in SQLite's busy handler, which sleeps in steps of milliseconds. One
+        // connection queues them in the pool instead, at once and in order.
+        .max_connections(if sqlite { 1 } else { 16 })
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
@@ -53,6 +56,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
+                // Pages served from memory, not a read system call each: 64 MiB of page
+                // cache and up to 256 MiB memory-mapped.
+                .pragma("cache_size", "-65536")
+                .pragma("mmap_size", "268435456")
         });
     let db = Database::connect(options).await?;
     Ok(db)
