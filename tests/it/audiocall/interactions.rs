@@ -91,7 +91,10 @@ async fn receive_audio_records_and_serves_the_recording(mode: Mode) {
         r.body["playAndRecordInteraction"]["callParticipant"],
         b.as_str()
     );
-    assert_eq!(r.body["playAndRecordInteraction"]["maxDuration"], 60);
+    assert_eq!(
+        r.body["playAndRecordInteraction"]["maxDuration"], 30,
+        "shortened to call.max_recording_secs"
+    );
 
     let got = hook
         .until("the recording notification", 10, |r| {

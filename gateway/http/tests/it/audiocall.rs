@@ -240,7 +240,8 @@ async fn recording_interactions() {
           "callParticipant": "tel:+15557654321",
           "playingConfiguration": {"playFileLocation": WAV, "mediaType": "audio/wav",
                                    "interruptMedia": false},
-          "maxDuration": 60,
+          // The spec example's 60 s, shortened to call.max_recording_secs (30 s).
+          "maxDuration": 30,
           "clientCorrelator": "rec-req-9",
           "resourceURL": url}})
     );
@@ -269,7 +270,7 @@ async fn recording_interactions() {
 
     for (patch, id, variables) in [
         (
-            json!({"maxDuration": 301}),
+            json!({"maxDuration": 0}),
             "SVC0002",
             json!(["maxDuration"]),
         ),

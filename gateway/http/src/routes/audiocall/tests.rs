@@ -164,7 +164,15 @@ fn recording_rules() {
         refused_recording(recording(&[])),
         svc("SVC0004", "callParticipant")
     );
-    for bad in [0, -5, 301] {
+    let mut long = recording(&[ALICE]);
+    long.max_duration = Some(301);
+    let granted = validate::recording(&app(&[]), long, 300).unwrap();
+    assert_eq!(
+        granted.max_duration_secs,
+        Some(300),
+        "shortened, not refused"
+    );
+    for bad in [0, -5] {
         let mut body = recording(&[ALICE]);
         body.max_duration = Some(bad);
         assert_eq!(

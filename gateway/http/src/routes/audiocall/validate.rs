@@ -15,8 +15,8 @@
 //!
 //! Interactions: the session and participants as above (a recording records exactly one
 //! participant: several → 400 SVC0002 ["callParticipant"]); the prompt as the audio
-//! (`playFileLocation` → SVC0002 ["playFileLocation"]); `maxDuration` from 1 to
-//! `call.max_recording_secs` (400 SVC0002 ["maxDuration"]); `minDigits` and `maxDigits`
+//! (`playFileLocation` → SVC0002 ["playFileLocation"]); `maxDuration` at least 1 (400
+//! SVC0002 ["maxDuration"]), shortened to `call.max_recording_secs`; `minDigits` and `maxDigits`
 //! from 1 to [`MAX_DIGITS`] with `minDigits` ≤ `maxDigits` (400 SVC0002 naming the field);
 //! `endChar` one of `0-9*#` (400 SVC0002 ["endChar"]).
 
@@ -57,8 +57,9 @@ pub(super) fn audio_message(app: &App, body: AudioMessageIn) -> Result<pb::Audio
     })
 }
 
-/// The `Interaction` message for a valid `playAndRecordInteraction`; `max_secs` is the
-/// longest `maxDuration` accepted.
+/// The `Interaction` message for a valid `playAndRecordInteraction`; a `maxDuration` above
+/// `max_secs` is shortened to it (the granted value is echoed), as a subscription's
+/// `duration` is.
 pub(super) fn recording(
     app: &App,
     body: PlayAndRecordInteractionIn,
@@ -75,7 +76,8 @@ pub(super) fn recording(
         .map(|d| {
             u32::try_from(d)
                 .ok()
-                .filter(|d| (1..=max_secs).contains(d))
+                .filter(|d| *d >= 1)
+                .map(|d| d.min(max_secs))
                 .ok_or_else(|| ApiError::of("SVC0002", ["maxDuration"]))
         })
         .transpose()?;
