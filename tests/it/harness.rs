@@ -167,53 +167,23 @@ impl Suite {
                 parts.push(served);
             }
             Mode::Distributed => {
-                let ns = namespace();
                 forget_old_streams().await;
-                // Every component renders URLs: they must all know the gateway's address.
-                let port = std::net::TcpListener::bind("127.0.0.1:0")
-                    .unwrap()
-                    .local_addr()
-                    .unwrap()
-                    .port();
-                config.http_addr = ([127, 0, 0, 1], port).into();
-                config.public_url = Some(format!("http://127.0.0.1:{port}"));
-                config.nats_url = Some(NATS_URL.into());
-                config.bus_prefix = ns.clone();
-                let with_db = |service: &str| {
-                    let name = format!("parlay_{ns}_{service}");
-                    let config = config.clone();
-                    async move {
-                        let mut c = config;
-                        c.database_url = Some(pg_database(&name).await);
-                        c
+                // The gateway's port is chosen before the components start (they all render
+                // URLs with it), so another test may take it meanwhile: then start afresh.
+                let mut tries = 0;
+                let started = loop {
+                    tries += 1;
+                    match start_distributed(config.clone(), with_notify, &shutdown).await {
+                        Ok(started) => break started,
+                        Err(e) if tries < 5 && e.to_string().contains("cannot listen") => {
+                            eprintln!("distributed start failed ({e:#}); again");
+                        }
+                        Err(e) => panic!("distributed start failed: {e:#}"),
                     }
                 };
-                let call_cfg = with_db("call").await;
-                let notify_cfg = with_db("notify").await;
-                let mut gateway_cfg = with_db("gateway").await;
-                let call = parlay::serve(Service::Call, call_cfg, shutdown.clone())
-                    .await
-                    .unwrap();
-                gateway_cfg.call_grpc_url = format!("http://{}", call.grpc.unwrap());
-                let netsim = parlay::serve(Service::Netsim, config.clone(), shutdown.clone())
-                    .await
-                    .unwrap();
-                if with_notify {
-                    parts.push(
-                        parlay::serve(Service::Notify, notify_cfg.clone(), shutdown.clone())
-                            .await
-                            .unwrap(),
-                    );
-                }
-                let gateway =
-                    parlay::serve(Service::Gateway, gateway_cfg.clone(), shutdown.clone())
-                        .await
-                        .unwrap();
-                api = format!("http://{}/1", gateway.http.unwrap());
-                admin = format!("http://{}", netsim.admin);
-                gateway_db = gateway_cfg.database_url.clone().unwrap();
-                config.database_url = notify_cfg.database_url;
-                parts.extend([call, netsim, gateway]);
+                (api, admin, gateway_db) = (started.api, started.admin, started.gateway_db);
+                config = started.config;
+                parts = started.parts;
             }
         }
         Suite {
@@ -580,4 +550,91 @@ pub fn causes(session: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// What a distributed start made.
+struct Distributed {
+    api: String,
+    admin: String,
+    gateway_db: String,
+    config: Config,
+    parts: Vec<parlay::Served>,
+}
+
+/// Starts call, netsim, notify (with `with_notify`) and the gateway as separate components
+/// over NATS and PostgreSQL, in a fresh namespace. On failure, what did start is stopped.
+async fn start_distributed(
+    mut config: Config,
+    with_notify: bool,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Distributed> {
+    let ns = namespace();
+    config.nats_url = Some(NATS_URL.into());
+    config.bus_prefix = ns.clone();
+    let with_db = |service: &str| {
+        let name = format!("parlay_{ns}_{service}");
+        let config = config.clone();
+        async move {
+            let mut c = config;
+            c.database_url = Some(pg_database(&name).await);
+            c
+        }
+    };
+    let mut call_cfg = with_db("call").await;
+    let mut notify_cfg = with_db("notify").await;
+    let mut gateway_cfg = with_db("gateway").await;
+    // Every component renders URLs: they must all know the gateway's address, chosen as
+    // late as possible.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    for c in [
+        &mut config,
+        &mut call_cfg,
+        &mut notify_cfg,
+        &mut gateway_cfg,
+    ] {
+        c.http_addr = ([127, 0, 0, 1], port).into();
+        c.public_url = Some(format!("http://127.0.0.1:{port}"));
+    }
+    let token = shutdown.child_token();
+    let mut parts = Vec::new();
+    let result = async {
+        let call = parlay::serve(Service::Call, call_cfg, token.clone()).await?;
+        gateway_cfg.call_grpc_url = format!("http://{}", call.grpc.expect("call serves gRPC"));
+        parts.push(call);
+        let netsim = parlay::serve(Service::Netsim, config.clone(), token.clone()).await?;
+        let admin = format!("http://{}", netsim.admin);
+        parts.push(netsim);
+        if with_notify {
+            parts.push(parlay::serve(Service::Notify, notify_cfg.clone(), token.clone()).await?);
+        }
+        let gateway = parlay::serve(Service::Gateway, gateway_cfg.clone(), token.clone()).await?;
+        let api = format!(
+            "http://{}/1",
+            gateway.http.expect("the gateway serves HTTP")
+        );
+        parts.push(gateway);
+        anyhow::Ok((api, admin))
+    }
+    .await;
+    match result {
+        Ok((api, admin)) => {
+            config.database_url = notify_cfg.database_url;
+            Ok(Distributed {
+                api,
+                admin,
+                gateway_db: gateway_cfg.database_url.unwrap_or_default(),
+                config,
+                parts,
+            })
+        }
+        Err(e) => {
+            token.cancel();
+            for part in parts {
+                let _ = part.join().await;
+            }
+            Err(e)
+        }
+    }
 }
