@@ -16,6 +16,7 @@ use parlay_proto::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
@@ -255,12 +256,17 @@ pub async fn purge_expired<C: ConnectionTrait>(
     cutoff: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let ids: Vec<String> = subscription::Entity::find()
+        .select_only()
+        .column(subscription::Column::Id)
         .filter(subscription::Column::ExpiresAt.lt(cutoff))
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
+        .await?;
+    delete_ids(db, ids).await
+}
+
+/// Deletes subscriptions `ids` and the addresses they watch; returns how many went.
+async fn delete_ids<C: ConnectionTrait>(db: &C, ids: Vec<String>) -> Result<u64, DbErr> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -566,13 +572,7 @@ async fn insert(
 /// Deletes a subscription and the addresses it watches.
 async fn delete(db_: &sea_orm::DatabaseConnection, id: &str) -> Result<(), DbErr> {
     let txn = parlay_kit::db::begin_write(db_).await?;
-    watched::Entity::delete_many()
-        .filter(watched::Column::SubscriptionId.eq(id))
-        .exec(&txn)
-        .await?;
-    subscription::Entity::delete_by_id(id.to_string())
-        .exec(&txn)
-        .await?;
+    delete_ids(&txn, vec![id.to_string()]).await?;
     txn.commit().await
 }
 
