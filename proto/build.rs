@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "parlay/call/v1/call.proto",
         "parlay/call/v1/callnotif.proto",
         "parlay/call/v1/audio.proto",
+        "parlay/messaging/v1/messaging.proto",
         "parlay/net/v1/net.proto",
         "parlay/notify/v1/notify.proto",
     ];

@@ -11,6 +11,11 @@ pub mod call {
         tonic::include_proto!("parlay.call.v1");
     }
 }
+pub mod messaging {
+    pub mod v1 {
+        tonic::include_proto!("parlay.messaging.v1");
+    }
+}
 pub mod net {
     pub mod v1 {
         tonic::include_proto!("parlay.net.v1");

@@ -11,6 +11,7 @@ pub mod audiocall;
 pub mod callnotif;
 pub mod common;
 pub mod error;
+pub mod messaging;
 pub mod parse;
 pub mod thirdpartycall;
 pub mod timestamp;

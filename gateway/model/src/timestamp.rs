@@ -36,6 +36,20 @@ pub fn deserialize<'de, D: Deserializer<'de>>(
     deserializer.deserialize_any(Instant)
 }
 
+/// The same, for a field that is always present: `#[serde(with = "crate::timestamp::required")]`.
+pub mod required {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(value: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::format(value))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+        super::deserialize(deserializer)?.ok_or_else(|| D::Error::custom("a date-time is required"))
+    }
+}
+
 struct Instant;
 
 impl Instant {

@@ -44,6 +44,20 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
     }
 }
 
+/// Deserializes a single `T` object, or an array holding exactly one (Telia sends a
+/// `deliveryInfo` that way).
+pub fn one_or_first<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut items = one_or_many::<D, T>(deserializer)?;
+    match items.len() {
+        1 => Ok(items.remove(0)),
+        n => Err(de::Error::invalid_length(n, &"exactly one element")),
+    }
+}
+
 /// Deserializes an array of strings, or a single string as a one-element vector.
 pub fn string_or_many<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
 where

@@ -32,10 +32,13 @@ pub struct Config {
     pub bus_prefix: String,
     /// gRPC endpoint of the call service, as the gateway dials it (distributed mode).
     pub call_grpc_url: String,
+    /// gRPC endpoint of the messaging service, as the gateway dials it (distributed mode).
+    pub messaging_grpc_url: String,
     /// Logging filter (tracing `EnvFilter` syntax); `RUST_LOG` wins when set.
     pub log: String,
     pub gateway: GatewayConfig,
     pub call: CallConfig,
+    pub messaging: MessagingConfig,
     pub notify: NotifyConfig,
     pub netsim: NetsimConfig,
     /// `PARLAY_…` environment variables that name no setting (reported at start).
@@ -83,6 +86,36 @@ pub struct CallConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct MessagingConfig {
+    /// Most recipients of one outbound request (POL0003 beyond).
+    pub max_addresses: usize,
+    /// Most SMS segments one text may take (SVC0280 beyond): 153 GSM 7-bit characters or 67
+    /// UCS-2 code units each once a text needs more than one.
+    pub max_segments: u32,
+    /// Largest total size of one MMS's attachments, in bytes, outbound and inbound (POL0013
+    /// beyond). A message crosses the bus whole: keep it within NATS's message limit
+    /// (1 MiB by default).
+    pub max_attachment_bytes: usize,
+    /// Where inbound attachments are stored as files. Unset: `attachments` in `data_dir`
+    /// (embedded mode). In distributed mode point it at a volume every messaging replica
+    /// mounts.
+    pub attachments_dir: Option<PathBuf>,
+    /// Seconds an inbound message stays readable if nobody deletes it; then it is purged
+    /// with its attachments.
+    pub inbound_retention_secs: u64,
+    /// Seconds an outbound request and its delivery statuses stay readable; then 404.
+    pub request_retention_secs: u64,
+    /// Messages in one inbound batch when the request names no `maxBatchSize`; larger
+    /// values are capped at `max_batch_size`.
+    pub default_batch_size: u32,
+    pub max_batch_size: u32,
+    /// Longest lifetime of an inbound subscription in seconds; also the lifetime granted
+    /// when the request names no `duration`.
+    pub max_subscription_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct NotifyConfig {
     /// Seconds after its creation a notification is still retried; then it is abandoned.
     pub max_age_secs: u64,
@@ -111,6 +144,9 @@ pub struct NetsimConfig {
     pub default_play_ms: u64,
     /// Milliseconds a participant speaks into a recording when no rule names `recording`.
     pub default_recording_ms: u64,
+    /// Milliseconds from a submit to its `DeliveredToTerminal` receipt when no rule names
+    /// `delivery` (`DeliveredToNetwork` is reported at once).
+    pub default_delivery_ms: u64,
 }
 
 impl Default for Config {
@@ -126,9 +162,11 @@ impl Default for Config {
             nats_url: None,
             bus_prefix: "parlay".into(),
             call_grpc_url: "http://127.0.0.1:50051".into(),
+            messaging_grpc_url: "http://127.0.0.1:50052".into(),
             log: "info".into(),
             gateway: GatewayConfig::default(),
             call: CallConfig::default(),
+            messaging: MessagingConfig::default(),
             notify: NotifyConfig::default(),
             netsim: NetsimConfig::default(),
             ignored_env: Vec::new(),
@@ -171,6 +209,22 @@ impl Default for CallConfig {
     }
 }
 
+impl Default for MessagingConfig {
+    fn default() -> Self {
+        Self {
+            max_addresses: 100,
+            max_segments: 10,
+            max_attachment_bytes: 768 * 1024,
+            attachments_dir: None,
+            inbound_retention_secs: 7 * 24 * 3600,
+            request_retention_secs: 7 * 24 * 3600,
+            default_batch_size: 10,
+            max_batch_size: 100,
+            max_subscription_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
 impl Default for NotifyConfig {
     fn default() -> Self {
         Self {
@@ -192,6 +246,7 @@ impl Default for NetsimConfig {
             default_call_delay_ms: 50,
             default_play_ms: 200,
             default_recording_ms: 1_000,
+            default_delivery_ms: 50,
         }
     }
 }
@@ -298,6 +353,22 @@ impl Config {
         if self.call.max_subscription_secs == 0 || self.call.max_recording_secs == 0 {
             return bad("call.max_subscription_secs and call.max_recording_secs must be positive");
         }
+        if self.messaging.max_addresses == 0
+            || self.messaging.max_segments == 0
+            || self.messaging.max_subscription_secs == 0
+        {
+            return bad(
+                "messaging.max_addresses, messaging.max_segments and \
+                 messaging.max_subscription_secs must be positive",
+            );
+        }
+        if self.messaging.default_batch_size == 0
+            || self.messaging.default_batch_size > self.messaging.max_batch_size
+        {
+            return bad(
+                "messaging.default_batch_size must be between 1 and messaging.max_batch_size",
+            );
+        }
         if self.notify.concurrency == 0 || self.notify.initial_backoff_ms == 0 {
             return bad("notify.concurrency and notify.initial_backoff_ms must be positive");
         }
@@ -319,17 +390,30 @@ impl Config {
     pub fn api_root(&self) -> String {
         format!("{}/{}", self.public_base(), self.api_version)
     }
+
+    /// Where the messaging service keeps inbound attachments.
+    pub fn attachments_dir(&self) -> PathBuf {
+        self.messaging
+            .attachments_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("attachments"))
+    }
 }
 
 /// Settings with no default (absent from the defaults table); all strings.
-const OPTIONAL_STRINGS: [&str; 3] = ["public_url", "database_url", "nats_url"];
+const OPTIONAL_STRINGS: [&str; 4] = [
+    "public_url",
+    "database_url",
+    "nats_url",
+    "messaging.attachments_dir",
+];
 
 /// An environment value typed like the setting at `path`; None when no setting is there.
 /// A value that does not parse as that type stays a string, so deserialising names it.
 fn typed(table: &toml::Table, path: &[String], raw: &str) -> Option<toml::Value> {
     let string = || toml::Value::String(raw.to_string());
     let current = match path {
-        [key] if OPTIONAL_STRINGS.contains(&key.as_str()) => return Some(string()),
+        _ if OPTIONAL_STRINGS.contains(&path.join(".").as_str()) => return Some(string()),
         [key] => table.get(key)?,
         [section, key] => table.get(section)?.as_table()?.get(key)?,
         _ => return None,

@@ -1,0 +1,1 @@
+//! The messaging service (being built).
