@@ -1,14 +1,27 @@
-//! The control API, for tests and sandbox users: replace or read the rules, start and read
-//! network-originated calls, make a connected participant hang up, read the command log.
-//! JSON in and out; unknown fields are refused; every refusal is a 4xx with
-//! `{"error": "<message>"}`.
+//! The control API, for tests and sandbox users. JSON in and out; unknown fields are
+//! refused; every refusal is a 4xx with `{"error": "<message>"}`.
+//!
+//! - `PUT`/`GET /netsim/v1/rules`: replace or read the rules (see [`crate::rules`]: call
+//!   outcomes, media, message delivery receipts).
+//! - `POST /netsim/v1/calls` `{"callingParticipant", "calledParticipant",
+//!   "callingParticipantName"?}` → 201 `{"callId"}`: a subscriber dials someone.
+//! - `GET /netsim/v1/calls/{callId}`: a network-originated call.
+//! - `POST /netsim/v1/calls/{id}/hangup` `{"participantAddress"}` → `{"hungUp": [...]}`.
+//! - `POST /netsim/v1/messages` `{"senderAddress", "destinationAddress", "message"?,
+//!   "subject"?, "priority"?, "attachments"?: [{"name", "contentType", "data"}]}` → 202
+//!   `{"eventId"}`: the network receives an SMS or an MMS (see [`crate::inbound`]); 413
+//!   when the attachments exceed `messaging.max_attachment_bytes`.
+//! - `GET /netsim/v1/log[?callSessionId=&callId=&address=&requestId=]` →
+//!   `{"commands": [...]}`: what netsim was told to do, oldest first.
 
 use std::sync::Arc;
 
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{FromRequest, Path, Query, Request, State, rejection::QueryRejection},
+    extract::{
+        DefaultBodyLimit, FromRequest, Path, Query, Request, State, rejection::QueryRejection,
+    },
     http::{StatusCode, header},
     response::IntoResponse,
     routing::{get, post},
@@ -19,6 +32,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use crate::{
     Shared, calls,
     error::Error,
+    inbound::InboundRequest,
     log::{LogEntry, LogFilter},
     network::{self, CallView},
     rules::RuleSet,
@@ -26,14 +40,30 @@ use crate::{
 
 /// Longest `callingParticipantName` accepted, in characters.
 const MAX_NAME_LEN: usize = 256;
+/// axum's default body limit, kept for every route but message injection.
+const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// Room for an injected message's text and JSON around its base64 attachments.
+const MESSAGE_BODY_SLACK: usize = 256 * 1024;
 
 /// The control routes, with their state bound.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    // Base64 takes 4 characters per 3 bytes: room for the largest attachments accepted, so
+    // that a message just over the limit gets netsim's 413 rather than a cut-off body.
+    let message_limit = shared
+        .max_attachment_bytes
+        .div_ceil(3)
+        .saturating_mul(4)
+        .saturating_add(MESSAGE_BODY_SLACK)
+        .max(DEFAULT_BODY_LIMIT);
     Router::new()
         .route("/netsim/v1/rules", get(get_rules).put(put_rules))
         .route("/netsim/v1/calls", post(originate))
         .route("/netsim/v1/calls/{id}", get(get_call))
         .route("/netsim/v1/calls/{id}/hangup", post(hangup))
+        .route(
+            "/netsim/v1/messages",
+            post(inject).layer(DefaultBodyLimit::max(message_limit)),
+        )
         .route("/netsim/v1/log", get(get_log))
         .with_state(shared)
 }
@@ -153,11 +183,31 @@ async fn hangup(
     Ok(Json(HangupResponse { hung_up }))
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageInjected {
+    event_id: String,
+}
+
+/// `POST /netsim/v1/messages`: the network receives a message for `destinationAddress`.
+/// 202: the event is published in the background.
+async fn inject(
+    State(shared): State<Arc<Shared>>,
+    Body(request): Body<InboundRequest>,
+) -> Result<impl IntoResponse, Error> {
+    let event = request.into_event(shared.max_attachment_bytes)?;
+    let span = tracing::info_span!("netsim.inbound");
+    let event_id = span.in_scope(|| crate::inbound::inject(&shared, event));
+    Ok((StatusCode::ACCEPTED, Json(MessageInjected { event_id })))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LogQuery {
     call_session_id: Option<String>,
     call_id: Option<String>,
+    address: Option<String>,
+    request_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,6 +223,8 @@ async fn get_log(
     let filter = LogFilter {
         call_session_id: query.call_session_id.as_deref(),
         call_id: query.call_id.as_deref(),
+        address: query.address.as_deref(),
+        request_id: query.request_id.as_deref(),
     };
     let commands = shared.lock().log.entries(filter);
     Ok(Json(LogResponse { commands }))

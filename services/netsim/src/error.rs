@@ -13,6 +13,9 @@ pub(crate) enum Error {
     /// The request (body, query, path) is not acceptable.
     #[error("{0}")]
     BadRequest(String),
+    /// The request is well formed but carries more than netsim accepts (attachments).
+    #[error("{0}")]
+    TooLarge(String),
     /// The request was refused before its body was read (too large, for example).
     #[error("{1}")]
     Rejected(StatusCode, String),
@@ -31,6 +34,7 @@ impl Error {
     fn status(&self) -> StatusCode {
         match self {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Rejected(status, _) => *status,
             Error::UnknownSession(_) => StatusCode::NOT_FOUND,
             Error::NoConnectedLeg { .. } | Error::CallWaiting(_) => StatusCode::CONFLICT,

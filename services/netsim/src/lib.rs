@@ -3,9 +3,12 @@
 //! It consumes call commands (`net.cmd.call.>`) from the bus, answers them with leg events
 //! (`net.evt.call.leg`) chosen by scripted rules (address glob → answer, busy, no answer,
 //! not reachable, after a delay) and with media events (`net.evt.call.media`: plays,
-//! recordings, digit collections), and serves a small JSON control API to script it, start
-//! network-originated calls (`net.evt.call.attempt`), make a connected participant hang up
-//! and read the log of what it was told to do.
+//! recordings, digit collections). It consumes message submits (`net.cmd.msg.>`) and
+//! answers each destination with delivery receipts (`net.evt.msg.receipt`:
+//! `DeliveredToNetwork` then `DeliveredToTerminal` by default, or what the rules script).
+//! It serves a small JSON control API to script it, start network-originated calls
+//! (`net.evt.call.attempt`), make a connected participant hang up, inject inbound SMS and
+//! MMS (`net.evt.msg.inbound`) and read the log of what it was told to do.
 //!
 //! Netsim is a single-replica simulator: its state lives in memory and is not persisted.
 #![forbid(unsafe_code)]
@@ -15,9 +18,11 @@ mod calls;
 mod control;
 mod error;
 mod glob;
+mod inbound;
 mod legs;
 mod log;
 mod media;
+mod messages;
 mod network;
 mod publish;
 mod rules;
@@ -35,6 +40,11 @@ use tokio_util::sync::CancellationToken;
 const DURABLE: &str = "netsim-call-commands";
 /// Every call command subject.
 const FILTER: &str = "net.cmd.call.>";
+/// The durable consumer group netsim reads message submits with (a group of its own, so an
+/// existing call consumer keeps its filter, and messages never wait behind calls).
+const MSG_DURABLE: &str = "netsim-msg-commands";
+/// Every message command subject.
+const MSG_FILTER: &str = "net.cmd.msg.>";
 /// How long a command may stay unacknowledged before the bus delivers it again.
 const ACK_WAIT: Duration = Duration::from_secs(30);
 
@@ -45,8 +55,9 @@ pub struct Netsim {
 }
 
 impl Netsim {
-    /// Subscribes (durable "netsim-call-commands", filter "net.cmd.call.>", ack_wait 30 s)
-    /// and spawns the worker; returns once subscribed.
+    /// Subscribes (durable "netsim-call-commands", filter "net.cmd.call.>", and durable
+    /// "netsim-msg-commands", filter "net.cmd.msg.>"; ack_wait 30 s) and spawns a worker for
+    /// each; returns once subscribed.
     pub async fn start(
         config: &parlay_kit::Config,
         bus: SharedBus,
@@ -59,6 +70,13 @@ impl Netsim {
                 ack_wait: ACK_WAIT,
             })
             .await?;
+        let msg_deliveries = bus
+            .consume(ConsumerSpec {
+                durable: MSG_DURABLE.to_string(),
+                filter: MSG_FILTER.to_string(),
+                ack_wait: ACK_WAIT,
+            })
+            .await?;
         let shared = Arc::new(Shared {
             bus,
             shutdown,
@@ -67,9 +85,20 @@ impl Netsim {
                 play: Duration::from_millis(config.netsim.default_play_ms),
                 recording: Duration::from_millis(config.netsim.default_recording_ms),
             },
+            default_delivery: Duration::from_millis(config.netsim.default_delivery_ms),
+            max_attachment_bytes: config.messaging.max_attachment_bytes,
             state: Mutex::new(State::default()),
         });
-        tokio::spawn(worker::run(shared.clone(), deliveries));
+        tokio::spawn(worker::run(
+            shared.clone(),
+            deliveries,
+            worker::Commands::Call,
+        ));
+        tokio::spawn(worker::run(
+            shared.clone(),
+            msg_deliveries,
+            worker::Commands::Message,
+        ));
         Ok(Netsim { shared })
     }
 
@@ -87,6 +116,10 @@ pub(crate) struct Shared {
     pub(crate) default_call_delay: Duration,
     /// Play and recording lengths when the matching rule names none.
     pub(crate) media_defaults: rules::MediaDefaults,
+    /// Delay of a message's final receipt when the matching rule names none.
+    pub(crate) default_delivery: Duration,
+    /// Largest total size of an injected MMS's attachments.
+    pub(crate) max_attachment_bytes: usize,
     state: Mutex<State>,
 }
 
@@ -99,7 +132,7 @@ impl Shared {
 }
 
 /// The simulator's memory: rules, legs, network calls, media in progress, the command log
-/// and the commands already seen.
+/// (messages included) and the commands already seen.
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) rules: Vec<rules::Rule>,

@@ -1,6 +1,8 @@
-//! What netsim was told to do, in arrival order: the command log the control API shows,
-//! and the set of command ids already handled (so a redelivery acts and logs once).
-//! Both are bounded so a long-running sandbox does not grow without limit.
+//! What netsim was told to do, in arrival order: the command log the control API shows
+//! (call commands, hangups and network calls; messages submitted, one entry per
+//! destination, and messages injected), and the set of command ids already handled (so a
+//! redelivery acts and logs once). Both are bounded so a long-running sandbox does not
+//! grow without limit.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -28,6 +30,14 @@ pub(crate) enum LogKind {
     Record,
     Collect,
     Stop,
+    /// An SMS submitted to one destination.
+    Sms,
+    /// An MMS submitted to one destination.
+    Mms,
+    /// A message the control API injected (SMS or MMS).
+    Inbound,
+    /// A delivery receipt netsim sent for one destination of a submit.
+    Receipt,
 }
 
 /// One entry of `GET /netsim/v1/log`.
@@ -40,7 +50,8 @@ pub(crate) struct LogEntry {
     pub(crate) call_session_id: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub(crate) participant_id: String,
-    /// The participant's address; for attempts, the called party.
+    /// The participant's address; for attempts, the called party; for messages, the
+    /// destination.
     pub(crate) address: String,
     /// The network call the entry is about (attempts, and commands naming one).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,9 +69,13 @@ pub(crate) struct LogEntry {
     pub(crate) name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) calling_address: Option<String>,
-    /// The bus command's id; absent for hangups, which come from the control API.
+    /// The bus command's id; absent for hangups, attempts and injected messages, which
+    /// come from the control API.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) command_id: Option<String>,
+    /// Messages: who sent what.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub(crate) message: Option<Box<MessageDetails>>,
     /// RFC 3339, UTC, milliseconds.
     pub(crate) at: String,
     /// Set when the command was logged but had no effect: a connect for a leg already
@@ -95,6 +110,7 @@ impl LogEntry {
             name: command.name.clone(),
             calling_address: None,
             command_id: Some(command.command_id.clone()).filter(|id| !id.is_empty()),
+            message: None,
             at: now(),
             ignored: false,
         }
@@ -114,6 +130,7 @@ impl LogEntry {
             name: None,
             calling_address: None,
             command_id: None,
+            message: None,
             at: now(),
             ignored: false,
         }
@@ -138,10 +155,84 @@ impl LogEntry {
             name: calling_name.map(str::to_string),
             calling_address: Some(calling.to_string()),
             command_id: None,
+            message: None,
             at: now(),
             ignored: false,
         }
     }
+}
+
+impl LogEntry {
+    /// An entry for a message to (or, injected, for) `address`.
+    pub(crate) fn message(
+        kind: LogKind,
+        address: &str,
+        command_id: Option<&str>,
+        details: MessageDetails,
+    ) -> Self {
+        Self {
+            kind,
+            call_session_id: String::new(),
+            participant_id: String::new(),
+            address: address.to_string(),
+            call_id: None,
+            decision: None,
+            media_id: None,
+            url: None,
+            name: None,
+            calling_address: None,
+            command_id: command_id.filter(|id| !id.is_empty()).map(str::to_string),
+            message: Some(Box::new(details)),
+            at: now(),
+            ignored: false,
+        }
+    }
+}
+
+/// What a message entry shows of the message; empty fields are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MessageDetails {
+    /// Submits: the suite's request the message belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) request_id: Option<String>,
+    /// Injected messages: the id of the event published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) event_id: Option<String>,
+    /// Receipts: the delivery status reported, and the network's description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) description: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) sender_address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sender_name: Option<String>,
+    /// The text: an SMS's, re-assembled from its segments, or an MMS's text part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) text: Option<String>,
+    /// Submitted SMS: how many segments the text took, and their encoding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) segments: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) priority: Option<String>,
+    /// MMS only (possibly empty): the attachments, without their data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) attachments: Option<Vec<AttachmentView>>,
+}
+
+/// An attachment as the log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AttachmentView {
+    pub(crate) name: String,
+    pub(crate) content_type: String,
+    /// In bytes.
+    pub(crate) size: usize,
 }
 
 /// Which log entries to show; every given field must match.
@@ -149,6 +240,9 @@ impl LogEntry {
 pub(crate) struct LogFilter<'a> {
     pub(crate) call_session_id: Option<&'a str>,
     pub(crate) call_id: Option<&'a str>,
+    /// The entry's `address` (a participant, a called party, a message's destination).
+    pub(crate) address: Option<&'a str>,
+    pub(crate) request_id: Option<&'a str>,
 }
 
 impl LogFilter<'_> {
@@ -158,6 +252,10 @@ impl LogFilter<'_> {
             && self
                 .call_id
                 .is_none_or(|id| entry.call_id.as_deref() == Some(id))
+            && self.address.is_none_or(|a| entry.address == a)
+            && self.request_id.is_none_or(|id| {
+                entry.message.as_ref().and_then(|m| m.request_id.as_deref()) == Some(id)
+            })
     }
 }
 
@@ -237,12 +335,12 @@ mod tests {
         assert_eq!(log.entries(LogFilter::default()).len(), MAX_ENTRIES);
         let cs1 = LogFilter {
             call_session_id: Some("cs1"),
-            call_id: None,
+            ..LogFilter::default()
         };
         assert!(log.entries(cs1).iter().all(|e| e.call_session_id == "cs1"));
         let nope = LogFilter {
             call_session_id: Some("nope"),
-            call_id: None,
+            ..LogFilter::default()
         };
         assert!(log.entries(nope).is_empty());
     }
@@ -253,8 +351,8 @@ mod tests {
         log.push(LogEntry::attempt("nc1", "tel:+1", "tel:+2", Some("Ann")));
         log.push(LogEntry::hangup("cs1", "p1", "tel:+1"));
         let by_call = LogFilter {
-            call_session_id: None,
             call_id: Some("nc1"),
+            ..LogFilter::default()
         };
         let entries = log.entries(by_call);
         assert_eq!(entries.len(), 1);
@@ -275,5 +373,62 @@ mod tests {
         assert_eq!(value["participantId"], "p1");
         assert!(value.get("name").is_none() && value.get("ignored").is_none());
         assert!(chrono::DateTime::parse_from_rfc3339(value["at"].as_str().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn message_entries_flatten_their_details_and_filter_by_address_and_request() {
+        let mut log = CommandLog::default();
+        let details = |request: &str| MessageDetails {
+            request_id: Some(request.into()),
+            sender_address: "tel:+1000".into(),
+            text: Some("hi".into()),
+            segments: Some(1),
+            encoding: Some("gsm7"),
+            ..MessageDetails::default()
+        };
+        log.push(LogEntry::message(
+            LogKind::Sms,
+            "tel:+2",
+            Some("cmd1"),
+            details("rq1"),
+        ));
+        log.push(LogEntry::message(
+            LogKind::Sms,
+            "tel:+3",
+            Some("cmd1"),
+            details("rq1"),
+        ));
+        log.push(LogEntry::message(
+            LogKind::Sms,
+            "tel:+2",
+            Some(""),
+            details("rq2"),
+        ));
+        log.push(LogEntry::hangup("cs1", "p1", "tel:+2"));
+        let to_2 = LogFilter {
+            address: Some("tel:+2"),
+            ..LogFilter::default()
+        };
+        assert_eq!(log.entries(to_2).len(), 3);
+        let rq1 = LogFilter {
+            request_id: Some("rq1"),
+            ..LogFilter::default()
+        };
+        assert_eq!(log.entries(rq1).len(), 2);
+        let both = LogFilter {
+            address: Some("tel:+2"),
+            request_id: Some("rq2"),
+            ..LogFilter::default()
+        };
+        let entries = log.entries(both);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            serde_json::to_value(&entries[0]).unwrap(),
+            serde_json::json!({
+                "kind": "sms", "address": "tel:+2", "requestId": "rq2",
+                "senderAddress": "tel:+1000", "text": "hi", "segments": 1, "encoding": "gsm7",
+                "at": entries[0].at,
+            })
+        );
     }
 }

@@ -14,6 +14,10 @@ pub(crate) const LEG_SUBJECT: &str = "net.evt.call.leg";
 pub(crate) const ATTEMPT_SUBJECT: &str = "net.evt.call.attempt";
 /// The subject of media progress and results.
 pub(crate) const MEDIA_SUBJECT: &str = "net.evt.call.media";
+/// The subject of delivery receipts of submitted messages.
+pub(crate) const RECEIPT_SUBJECT: &str = "net.evt.msg.receipt";
+/// The subject of messages the network received (injected by the control API).
+pub(crate) const INBOUND_SUBJECT: &str = "net.evt.msg.inbound";
 /// First pause after a failed publish; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);

@@ -1,19 +1,32 @@
-//! The command worker: takes call commands from the bus one at a time, under a span that
-//! continues the publisher's trace, acts on each once, and acknowledges it once it has
-//! been logged and its effect scheduled.
+//! The command workers: each takes its commands from the bus one at a time (call
+//! commands, message submits), under a span that continues the publisher's trace, acts on
+//! each once, and acknowledges it once it has been logged and its effect scheduled.
 
 use std::sync::Arc;
 
 use futures::{StreamExt, stream::BoxStream};
 use parlay_kit::{bus::Delivery, telemetry::set_remote_parent};
-use parlay_proto::net::v1::{CallCommand, call_command::Kind};
+use parlay_proto::net::v1::{CallCommand, MessageSubmit, call_command::Kind};
 use prost::Message;
 use tracing::Instrument;
 
-use crate::{Shared, calls, media, network};
+use crate::{Shared, calls, media, messages, network};
+
+/// Which commands a worker handles.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Commands {
+    /// `CallCommand`s, from `net.cmd.call.>`.
+    Call,
+    /// `MessageSubmit`s, from `net.cmd.msg.>`.
+    Message,
+}
 
 /// Handles deliveries until shutdown or until the bus closes the stream.
-pub(crate) async fn run(shared: Arc<Shared>, mut deliveries: BoxStream<'static, Delivery>) {
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    mut deliveries: BoxStream<'static, Delivery>,
+    commands: Commands,
+) {
     loop {
         let delivery = tokio::select! {
             biased;
@@ -21,7 +34,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut deliveries: BoxStream<'static, 
             next = deliveries.next() => match next {
                 Some(delivery) => delivery,
                 None => {
-                    tracing::warn!("the bus closed netsim's command stream");
+                    tracing::warn!(?commands, "the bus closed a netsim command stream");
                     break;
                 }
             },
@@ -32,16 +45,19 @@ pub(crate) async fn run(shared: Arc<Shared>, mut deliveries: BoxStream<'static, 
             command_id = tracing::field::Empty,
         );
         set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
-        handle(&shared, delivery).instrument(span).await;
+        match commands {
+            Commands::Call => handle_call(&shared, delivery).instrument(span).await,
+            Commands::Message => handle_message(&shared, delivery).instrument(span).await,
+        }
     }
-    tracing::debug!("netsim command worker stopped");
+    tracing::debug!(?commands, "netsim command worker stopped");
 }
 
-async fn handle(shared: &Arc<Shared>, delivery: Delivery) {
+async fn handle_call(shared: &Arc<Shared>, delivery: Delivery) {
     match CallCommand::decode(delivery.envelope.payload.clone()) {
         Ok(command) => {
             tracing::Span::current().record("command_id", command.command_id.as_str());
-            apply(shared, &command, &delivery.envelope.id);
+            apply_call(shared, &command, &delivery.envelope.id);
         }
         Err(error) => tracing::warn!(
             envelope_id = %delivery.envelope.id,
@@ -52,15 +68,35 @@ async fn handle(shared: &Arc<Shared>, delivery: Delivery) {
     delivery.ack().await;
 }
 
-/// Acts on a command unless it was handled before.
-fn apply(shared: &Arc<Shared>, command: &CallCommand, envelope_id: &str) {
-    // The command id is the de-duplication key; the envelope id stands in if it is missing.
-    let dedup_id = if command.command_id.is_empty() {
+async fn handle_message(shared: &Arc<Shared>, delivery: Delivery) {
+    match MessageSubmit::decode(delivery.envelope.payload.clone()) {
+        Ok(submit) => {
+            tracing::Span::current().record("command_id", submit.command_id.as_str());
+            apply_submit(shared, &submit, &delivery.envelope.id);
+        }
+        Err(error) => tracing::warn!(
+            envelope_id = %delivery.envelope.id,
+            %error,
+            "undecodable message submit; dropped"
+        ),
+    }
+    delivery.ack().await;
+}
+
+/// False when the command was handled before. The command id is the de-duplication key;
+/// the envelope id stands in if it is missing.
+fn first_time(shared: &Shared, command_id: &str, envelope_id: &str) -> bool {
+    let dedup_id = if command_id.is_empty() {
         envelope_id
     } else {
-        command.command_id.as_str()
+        command_id
     };
-    if !dedup_id.is_empty() && !shared.lock().seen.first_time(dedup_id) {
+    dedup_id.is_empty() || shared.lock().seen.first_time(dedup_id)
+}
+
+/// Acts on a call command unless it was handled before.
+fn apply_call(shared: &Arc<Shared>, command: &CallCommand, envelope_id: &str) {
+    if !first_time(shared, &command.command_id, envelope_id) {
         tracing::debug!("call command already handled; ignored");
         return;
     }
@@ -80,4 +116,18 @@ fn apply(shared: &Arc<Shared>, command: &CallCommand, envelope_id: &str) {
         Some(Kind::StopMedia(stop)) => media::stop(shared, command, stop),
         None => {}
     }
+}
+
+/// Acts on a message submit unless it was handled before. The payload decides, not the
+/// subject: a submit may arrive on any `net.cmd.msg.*`.
+fn apply_submit(shared: &Arc<Shared>, submit: &MessageSubmit, envelope_id: &str) {
+    if !first_time(shared, &submit.command_id, envelope_id) {
+        tracing::debug!("message submit already handled; ignored");
+        return;
+    }
+    let Some(kind) = &submit.kind else {
+        tracing::warn!("message submit with neither SMS nor MMS; dropped");
+        return;
+    };
+    messages::submit(shared, submit, kind);
 }

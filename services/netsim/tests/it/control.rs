@@ -6,6 +6,12 @@ use serde_json::json;
 
 use crate::harness::{Sim, connect, release, start};
 
+fn log_kinds(log: &[serde_json::Value]) -> Vec<&str> {
+    log.iter()
+        .map(|e| e["kind"].as_str().unwrap_or(""))
+        .collect()
+}
+
 async fn assert_refused(sim: &Sim, method: Method, uri: &str, body: Option<&str>) {
     let (status, reply) = sim.call(method, uri, body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{uri} {body:?}: {reply}");
@@ -60,6 +66,28 @@ async fn media_fields_of_rules_are_stored_and_read_back() {
 }
 
 #[tokio::test]
+async fn delivery_fields_of_rules_are_stored_and_read_back() {
+    let sim = start().await;
+    let rules = json!({"rules": [
+        {"address": "tel:+1555*", "delivery": "DeliveryImpossible", "deliveryDelayMs": 30,
+         "deliveryDescription": "unknown subscriber"},
+        {"address": "tel:+1666*", "call": "busy", "deliverySteps": [
+            {"status": "MessageWaiting", "delayMs": 50, "description": "phone off"},
+            {"status": "DeliveredToTerminal", "delayMs": 10}
+        ]},
+        {"address": "tel:+1777*", "delivery": "DeliveryNotificationNotSupported"},
+        {"address": "*"}
+    ]});
+    let (status, body) = sim
+        .call(Method::PUT, "/netsim/v1/rules", Some(&rules.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, rules);
+    let (_, body) = sim.call(Method::GET, "/netsim/v1/rules", None).await;
+    assert_eq!(body, rules);
+}
+
+#[tokio::test]
 async fn bad_rules_are_refused_and_change_nothing() {
     let sim = start().await;
     let good = r#"{"rules": [{"address": "*", "call": "answer"}]}"#;
@@ -68,7 +96,15 @@ async fn bad_rules_are_refused_and_change_nothing() {
         r#"{"rules": [{"address": "*", "call": "answer", "messageDelivery": "ok"}]}"#,
         r#"{"rules": [], "mode": "strict"}"#,
         r#"{"rules": [{"address": "*", "call": "hangUp"}]}"#,
-        r#"{"rules": [{"address": "*"}]}"#,
+        r#"{"rules": [{"call": "answer"}]}"#,
+        r#"{"rules": [{"address": "*", "delivery": "DeliveredToTerminal",
+                       "deliverySteps": [{"status": "MessageWaiting", "delayMs": 5}]}]}"#,
+        r#"{"rules": [{"address": "*", "deliveryDelayMs": 5, "deliverySteps": []}]}"#,
+        r#"{"rules": [{"address": "*", "delivery": "Delivered"}]}"#,
+        r#"{"rules": [{"address": "*", "deliveryDelayMs": 86400000}]}"#,
+        r#"{"rules": [{"address": "*", "deliverySteps": [{"status": "MessageWaiting"}]}]}"#,
+        r#"{"rules": [{"address": "*",
+                       "deliverySteps": [{"status": "MessageWaiting", "delayMs": 1, "x": 2}]}]}"#,
         r#"{"rules": [{"address": "", "call": "answer"}]}"#,
         r#"{"rules": [{"address": "*", "call": "answer", "callDelayMs": -5}]}"#,
         r#"{"rules": [{"address": "*", "call": "answer", "callDelayMs": 86400000}]}"#,
@@ -122,13 +158,12 @@ async fn the_log_filters_by_session() {
     let all = sim.log(None).await;
     assert_eq!(all.len(), 3);
     let cs1 = sim.log(Some("cs1")).await;
-    let kinds: Vec<_> = cs1
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap_or(""))
-        .collect();
-    assert_eq!(kinds, ["connect", "release"]);
+    assert_eq!(log_kinds(&cs1), ["connect", "release"]);
     assert!(cs1.iter().all(|e| e["callSessionId"] == "cs1"));
     assert_eq!(cs1[1]["commandId"], "r1");
     assert!(sim.log(Some("unknown")).await.is_empty());
+    let to_4670 = sim.log_query("address=tel:%2B4670").await;
+    assert_eq!(log_kinds(&to_4670), ["connect", "release"]);
+    assert!(sim.log_query("address=tel:%2B4672").await.is_empty());
     assert_refused(&sim, Method::GET, "/netsim/v1/log?session=cs1", None).await;
 }

@@ -1,6 +1,7 @@
 //! The test harness: a netsim on a fresh `MemoryBus`, a consumer capturing what it
-//! publishes (leg events, call attempts, media events), helpers to send commands and call
-//! the control API, and a bounded `eventually`.
+//! publishes (leg events, call attempts, media events, delivery receipts, inbound
+//! messages), helpers to send commands and call the control API, and a bounded
+//! `eventually`.
 
 use std::{
     sync::{Arc, Mutex},
@@ -20,9 +21,11 @@ use parlay_kit::{
 };
 use parlay_netsim::Netsim;
 use parlay_proto::net::v1::{
-    CallAction, CallAttempt, CallCommand, CallLegEvent, Decision, DecisionSource, LegOutcome,
-    MediaEvent, MediaOutcome, NetworkCall,
+    CallAction, CallAttempt, CallCommand, CallLegEvent, Decision, DecisionSource, DeliveryReceipt,
+    DeliveryState, InboundMessageEvent, LegOutcome, MediaEvent, MediaOutcome, MessagePart,
+    MessageSubmit, NetworkCall, SmsEncoding, SmsSegment,
     call_command::{Collect, Connect, Kind, Play, Record, Release, StopMedia},
+    message_submit,
 };
 use prost::Message;
 use serde_json::Value;
@@ -37,6 +40,7 @@ pub struct Sim {
     pub bus: SharedBus,
     router: Router,
     captured: Arc<Mutex<Captured>>,
+    shutdown: CancellationToken,
     _shutdown: DropGuard,
 }
 
@@ -46,6 +50,8 @@ struct Captured {
     legs: Vec<CallLegEvent>,
     attempts: Vec<CallAttempt>,
     media: Vec<MediaEvent>,
+    receipts: Vec<DeliveryReceipt>,
+    inbound: Vec<InboundMessageEvent>,
 }
 
 /// Starts netsim with the default configuration (answer after 50 ms, plays of 200 ms,
@@ -61,7 +67,7 @@ pub async fn start_with(config: &Config) -> Sim {
     let mut deliveries = bus
         .consume(ConsumerSpec {
             durable: "test-events".into(),
-            filter: "net.evt.call.>".into(),
+            filter: "net.evt.>".into(),
             ack_wait: Duration::from_secs(1),
         })
         .await
@@ -89,6 +95,16 @@ pub async fn start_with(config: &Config) -> Sim {
                         assert_eq!(envelope.id, event.event_id);
                         sink.media.push(event);
                     }
+                    "net.evt.msg.receipt" => {
+                        let receipt = DeliveryReceipt::decode(payload).unwrap();
+                        assert_eq!(envelope.id, receipt.event_id);
+                        sink.receipts.push(receipt);
+                    }
+                    "net.evt.msg.inbound" => {
+                        let event = InboundMessageEvent::decode(payload).unwrap();
+                        assert_eq!(envelope.id, event.event_id);
+                        sink.inbound.push(event);
+                    }
                     other => panic!("unexpected subject {other}"),
                 }
             }
@@ -103,6 +119,7 @@ pub async fn start_with(config: &Config) -> Sim {
         bus,
         router: netsim.control_router(),
         captured,
+        shutdown: shutdown.clone(),
         _shutdown: shutdown.drop_guard(),
     }
 }
@@ -126,6 +143,18 @@ impl Sim {
     pub async fn send_on(&self, subject: &str, command: &CallCommand) {
         let envelope = wire::envelope(subject, parlay_kit::ids::new_id("msg"), command);
         self.bus.publish(envelope).await.unwrap();
+    }
+
+    /// Publishes a message submit on `net.cmd.msg.submit`, with a fresh envelope id;
+    /// returns once netsim acknowledged it.
+    pub async fn submit(&self, submit: &MessageSubmit) {
+        let envelope = wire::envelope("net.cmd.msg.submit", parlay_kit::ids::new_id("msg"), submit);
+        self.bus.publish(envelope).await.unwrap();
+    }
+
+    /// Shuts netsim down, as the end of the test would.
+    pub fn shut_down(&self) {
+        self.shutdown.cancel();
     }
 
     /// Publishes raw bytes as a call command.
@@ -152,6 +181,55 @@ impl Sim {
     /// Every media event captured so far.
     pub fn media(&self) -> Vec<MediaEvent> {
         self.captured.lock().unwrap().media.clone()
+    }
+
+    /// Every delivery receipt captured so far.
+    pub fn receipts(&self) -> Vec<DeliveryReceipt> {
+        self.captured.lock().unwrap().receipts.clone()
+    }
+
+    /// The receipts of `request` for `destination`, in arrival order.
+    pub fn receipts_for(&self, request: &str, destination: &str) -> Vec<DeliveryReceipt> {
+        self.receipts()
+            .into_iter()
+            .filter(|r| r.request_id == request && r.destination == destination)
+            .collect()
+    }
+
+    /// The states of `request` for `destination`, in arrival order.
+    pub fn states(&self, request: &str, destination: &str) -> Vec<DeliveryState> {
+        self.receipts_for(request, destination)
+            .iter()
+            .map(DeliveryReceipt::state)
+            .collect()
+    }
+
+    /// Waits for the receipt of `request` for `destination` with `state`.
+    pub async fn receipt(
+        &self,
+        request: &str,
+        destination: &str,
+        state: DeliveryState,
+    ) -> DeliveryReceipt {
+        eventually(&format!("{state:?} of {request} for {destination}"), || {
+            self.receipts_for(request, destination)
+                .into_iter()
+                .find(|r| r.state() == state)
+        })
+        .await
+    }
+
+    /// Every inbound message event captured so far.
+    pub fn inbound(&self) -> Vec<InboundMessageEvent> {
+        self.captured.lock().unwrap().inbound.clone()
+    }
+
+    /// Waits for the inbound message event `event_id`.
+    pub async fn inbound_event(&self, event_id: &str) -> InboundMessageEvent {
+        eventually(&format!("inbound message {event_id}"), || {
+            self.inbound().into_iter().find(|e| e.event_id == event_id)
+        })
+        .await
     }
 
     /// Waits for the attempt of network call `call_id`.
@@ -350,4 +428,57 @@ pub fn stop_media(id: &str, session: &str, participant: &str, media_id: &str) ->
         media_id: media_id.into(),
     });
     command(id, session, participant, "", kind)
+}
+
+/// An SMS submit of `request` from `tel:+15550000` to `destinations`, in GSM 7-bit
+/// segments.
+pub fn sms(id: &str, request: &str, destinations: &[&str], segments: &[&str]) -> MessageSubmit {
+    let total = u32::try_from(segments.len()).unwrap();
+    let segments = segments
+        .iter()
+        .zip(1..)
+        .map(|(text, sequence)| SmsSegment {
+            reference: if total > 1 { 42 } else { 0 },
+            sequence,
+            total,
+            text: (*text).into(),
+        })
+        .collect();
+    MessageSubmit {
+        command_id: id.into(),
+        request_id: request.into(),
+        sender_address: "tel:+15550000".into(),
+        sender_name: None,
+        destinations: destinations.iter().map(|d| (*d).to_string()).collect(),
+        kind: Some(message_submit::Kind::Sms(message_submit::Sms {
+            encoding: SmsEncoding::Gsm7.into(),
+            segments,
+        })),
+    }
+}
+
+/// An MMS submit of `request` from `tel:+15550000` to `destinations` with `attachments`
+/// (name, content type, data).
+pub fn mms(
+    id: &str,
+    request: &str,
+    destinations: &[&str],
+    attachments: &[(&str, &str, &[u8])],
+) -> MessageSubmit {
+    MessageSubmit {
+        kind: Some(message_submit::Kind::Mms(message_submit::Mms {
+            subject: Some("Holiday".into()),
+            priority: Some("High".into()),
+            text: Some("See the pictures".into()),
+            attachments: attachments
+                .iter()
+                .map(|(name, content_type, data)| MessagePart {
+                    name: (*name).into(),
+                    content_type: (*content_type).into(),
+                    data: data.to_vec(),
+                })
+                .collect(),
+        })),
+        ..sms(id, request, destinations, &[])
+    }
 }

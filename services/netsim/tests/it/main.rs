@@ -5,4 +5,5 @@ mod calls;
 mod control;
 mod harness;
 mod media;
+mod messages;
 mod network;
