@@ -92,9 +92,10 @@ pub struct MessagingConfig {
     /// Most SMS segments one text may take (SVC0280 beyond): 153 GSM 7-bit characters or 67
     /// UCS-2 code units each once a text needs more than one.
     pub max_segments: u32,
-    /// Largest total size of one MMS's attachments, in bytes, outbound and inbound (POL0013
-    /// beyond). A message crosses the bus whole: keep it within NATS's message limit
-    /// (1 MiB by default).
+    /// Largest total size of one MMS's attachments, in bytes: an outbound request above it
+    /// is refused (413 at the gateway, SVC0002 ["attachments"] at the service), an inbound
+    /// message above it is not accepted. A message crosses the bus whole: keep it within
+    /// NATS's message limit (1 MiB by default).
     pub max_attachment_bytes: usize,
     /// Where inbound attachments are stored as files. Unset: `attachments` in `data_dir`
     /// (embedded mode). In distributed mode point it at a volume every messaging replica
