@@ -80,6 +80,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// Begins a read-only transaction whose statements all see one snapshot, for answers made of
+/// several reads that must agree (a batch and the count of what is pending). PostgreSQL:
+/// `REPEATABLE READ, READ ONLY`. SQLite: a deferred transaction, which reads one snapshot
+/// once its first read began.
+pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.begin().await
+    } else {
+        db.begin_with_config(
+            Some(sea_orm::IsolationLevel::RepeatableRead),
+            Some(sea_orm::AccessMode::ReadOnly),
+        )
+        .await
+    }
+}
+
 /// Connects and applies `M`'s pending migrations.
 pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
     let db = connect(url).await?;

@@ -1,10 +1,20 @@
 //! Network events in (`net.evt.msg.>`): delivery receipts and inbound messages. Each is
 //! applied at most once (the kit's inbox on the event id) and acknowledged only after its
 //! change committed; a failure is retried in place for a while, then handed back to the bus.
-//! Order does not matter (the monotonic status rule makes late receipts harmless; inbound
-//! messages are independent), so several events are handled at once.
+//!
+//! Events are handled [`LANES`] at once, each lane in arrival order. The receipts of one
+//! recipient of one request always share a lane, so a network that reports
+//! `DeliveredToNetwork` then `DeliveredToTerminal` has both applied, and both notified, in
+//! that order; handled side by side, the later one could land first and the monotonic
+//! rule would then drop the earlier one unseen. Receipts that do arrive out of order (from
+//! the network, or across replicas) are still harmless: the rule keeps the status from
+//! going back. Inbound messages are independent and spread over the lanes by event id.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+    time::Duration,
+};
 
 use futures::{StreamExt, stream::BoxStream};
 use parlay_kit::{
@@ -13,6 +23,7 @@ use parlay_kit::{
 };
 use parlay_proto::net::v1::{DeliveryReceipt, InboundMessageEvent};
 use prost::Message;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -32,19 +43,72 @@ pub fn consumer_spec() -> ConsumerSpec {
     }
 }
 
-/// Events handled at once.
-const IN_FLIGHT: usize = 16;
+/// Events handled at once: one at a time in each lane.
+const LANES: usize = 16;
+
+/// Events waiting in one lane before the consumer stops taking more from the bus.
+const LANE_DEPTH: usize = 8;
 
 /// How long an event is retried in place before it goes back to the bus (below ack_wait).
 const IN_PLACE: Duration = Duration::from_secs(20);
 
-/// Processes deliveries until shutdown, up to [`IN_FLIGHT`] at once.
+/// A network event, decoded.
+enum Event {
+    Receipt(DeliveryReceipt),
+    Inbound(InboundMessageEvent),
+    /// Undecodable, or of a kind this service does not handle: acknowledged and dropped.
+    Other(&'static str),
+}
+
+impl Event {
+    fn decode(delivery: &Delivery) -> Event {
+        let subject = delivery.envelope.subject.as_str();
+        let payload = delivery.envelope.payload.as_ref();
+        if subject.ends_with(SUBJECT_RECEIPT) {
+            DeliveryReceipt::decode(payload)
+                .map_or(Event::Other("undecodable delivery receipt"), Event::Receipt)
+        } else if subject.ends_with(SUBJECT_INBOUND) {
+            InboundMessageEvent::decode(payload)
+                .map_or(Event::Other("undecodable inbound message"), Event::Inbound)
+        } else {
+            Event::Other("messaging event of an unknown kind")
+        }
+    }
+
+    /// The lane: the same for every receipt of one recipient of one request.
+    fn lane(&self) -> usize {
+        let mut h = DefaultHasher::new();
+        match self {
+            Event::Receipt(r) => (&r.request_id, &r.destination).hash(&mut h),
+            Event::Inbound(m) => m.event_id.hash(&mut h),
+            Event::Other(_) => return 0,
+        }
+        (h.finish() % LANES as u64) as usize
+    }
+}
+
+/// Processes deliveries until shutdown, in [`LANES`] ordered lanes. At shutdown the
+/// consumer stops taking events and each lane finishes what it was handed.
 pub async fn run(
     core: Arc<Core>,
     mut deliveries: BoxStream<'static, Delivery>,
     shutdown: CancellationToken,
 ) {
-    let mut running = tokio::task::JoinSet::new();
+    let mut workers = tokio::task::JoinSet::new();
+    let lanes: Vec<mpsc::Sender<(Delivery, Event, tracing::Span)>> = (0..LANES)
+        .map(|_| {
+            let (tx, mut rx) = mpsc::channel::<(Delivery, Event, tracing::Span)>(LANE_DEPTH);
+            let (core, shutdown) = (core.clone(), shutdown.clone());
+            workers.spawn(async move {
+                while let Some((delivery, event, span)) = rx.recv().await {
+                    handle(&core, delivery, event, &shutdown)
+                        .instrument(span)
+                        .await;
+                }
+            });
+            tx
+        })
+        .collect();
     loop {
         let delivery = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -55,40 +119,38 @@ pub async fn run(
         };
         let span = tracing::info_span!("messaging.net_event", subject = %delivery.envelope.subject);
         telemetry::set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
-        while running.len() >= IN_FLIGHT {
-            running.join_next().await;
+        let event = Event::decode(&delivery);
+        if lanes[event.lane()]
+            .send((delivery, event, span))
+            .await
+            .is_err()
+        {
+            break;
         }
-        let (core, shutdown) = (core.clone(), shutdown.clone());
-        running.spawn(async move { handle(&core, delivery, &shutdown).await }.instrument(span));
-        while running.try_join_next().is_some() {}
     }
-    while running.join_next().await.is_some() {}
+    drop(lanes);
+    while workers.join_next().await.is_some() {}
 }
 
-async fn handle(core: &Core, delivery: Delivery, shutdown: &CancellationToken) {
-    let subject = delivery.envelope.subject.clone();
-    if subject.ends_with(SUBJECT_RECEIPT) {
-        let Ok(receipt) = DeliveryReceipt::decode(delivery.envelope.payload.as_ref()) else {
-            tracing::warn!("undecodable delivery receipt dropped");
-            return delivery.ack().await;
-        };
-        return settle(delivery, shutdown, || async {
-            receipts::apply(core, &receipt).await.map(drop)
-        })
-        .await;
+async fn handle(core: &Core, delivery: Delivery, event: Event, shutdown: &CancellationToken) {
+    match event {
+        Event::Receipt(receipt) => {
+            settle(delivery, shutdown, || async {
+                receipts::apply(core, &receipt).await.map(drop)
+            })
+            .await
+        }
+        Event::Inbound(message) => {
+            settle(delivery, shutdown, || async {
+                inbound::receive(core, &message).await.map(drop)
+            })
+            .await
+        }
+        Event::Other(what) => {
+            tracing::warn!(subject = %delivery.envelope.subject, "{what} dropped");
+            delivery.ack().await
+        }
     }
-    if subject.ends_with(SUBJECT_INBOUND) {
-        let Ok(event) = InboundMessageEvent::decode(delivery.envelope.payload.as_ref()) else {
-            tracing::warn!("undecodable inbound message dropped");
-            return delivery.ack().await;
-        };
-        return settle(delivery, shutdown, || async {
-            inbound::receive(core, &event).await.map(drop)
-        })
-        .await;
-    }
-    tracing::debug!(%subject, "messaging event of an unknown kind ignored");
-    delivery.ack().await
 }
 
 /// Runs `apply` until it succeeds, then acknowledges; past [`IN_PLACE`] (or at shutdown)

@@ -8,7 +8,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use parlay_kit::{config::MessagingConfig, db::begin_write};
+use parlay_kit::{
+    config::MessagingConfig,
+    db::{begin_snapshot, begin_write},
+};
 use parlay_proto::messaging::v1 as pb;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -87,14 +90,18 @@ async fn answer<C: ConnectionTrait>(
 /// `total_pending` counts every message of the registration still stored, *including the
 /// batch just returned*. An unknown registration is an empty list, not an error.
 pub async fn list(core: &Core, registration: &str, max: u32) -> Result<pb::InboundMessageList> {
+    // One snapshot: a message stored between the reads must not be counted yet missing.
+    let txn = begin_snapshot(&core.db).await?;
     let rows = of_registration(core, registration)
         .order_by_asc(message::Column::ReceivedAt)
         .order_by_asc(message::Column::Id)
         .limit(batch_size(&core.config.messaging, max))
-        .all(&core.db)
+        .all(&txn)
         .await?;
-    let total = of_registration(core, registration).count(&core.db).await?;
-    answer(&core.db, &rows, total).await
+    let total = of_registration(core, registration).count(&txn).await?;
+    let list = answer(&txn, &rows, total).await?;
+    txn.commit().await?;
+    Ok(list)
 }
 
 /// A batch of a registration's messages (oldest first, or newest first), deleted with their
