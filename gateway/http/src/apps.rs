@@ -6,6 +6,11 @@
 //! set of users (address patterns such as `tel:+1555*`, see [`pattern`]); with exactly one
 //! pattern and no glob the key is bound to that user, who is what `acr:Authorization`
 //! stands for in its requests.
+//!
+//! An application may also be provisioned **registrations**: the addresses and short codes
+//! (`tel:+15551230001`, `3456`) whose inbound messages it reads and subscribes to, and from
+//! which it may send. Nobody else reads them; nothing stops an operator from provisioning
+//! one registration to two applications.
 
 use rand::{Rng, distr::Alphanumeric};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
@@ -21,6 +26,8 @@ const KEY_PREFIX: &str = "prl_";
 const KEY_RANDOM_CHARS: usize = 40;
 /// Longest application name accepted.
 const MAX_NAME_CHARS: usize = 128;
+/// Longest short code accepted as a registration.
+const MAX_SHORT_CODE_CHARS: usize = 32;
 
 pub mod entity {
     //! The `apps` table.
@@ -37,6 +44,8 @@ pub mod entity {
         pub key_hash: String,
         /// JSON array of user patterns; `[]` means unrestricted.
         pub users: String,
+        /// JSON array of registration addresses and short codes.
+        pub registrations: String,
         pub created_at: ChronoDateTimeUtc,
     }
 
@@ -55,6 +64,8 @@ pub struct App {
     pub name: String,
     /// Address patterns of the users it may act for; empty means any user.
     pub users: Vec<String>,
+    /// Registrations (exact addresses or short codes) whose inbound messages it reads.
+    pub registrations: Vec<String>,
 }
 
 impl App {
@@ -70,6 +81,14 @@ impl App {
     pub fn may_act_for(&self, address: &str) -> bool {
         self.users.is_empty() || self.users.iter().any(|p| pattern::matches(p, address))
     }
+
+    /// The registration `address` names, as provisioned; compared without regard to case.
+    pub fn registration(&self, address: &str) -> Option<&str> {
+        self.registrations
+            .iter()
+            .find(|r| r.to_lowercase() == address.to_lowercase())
+            .map(String::as_str)
+    }
 }
 
 /// Why an application could not be created.
@@ -83,17 +102,34 @@ pub enum AppsError {
         "invalid user pattern {0:?}: expected a tel:, sip: or acr: address, where * and ? may stand as globs"
     )]
     InvalidPattern(String),
+    /// A registration is neither a `tel:`/`sip:` address nor a short code.
+    #[error(
+        "invalid registration {0:?}: expected a tel: or sip: address, or a short code of 1 to {MAX_SHORT_CODE_CHARS} letters and digits"
+    )]
+    InvalidRegistration(String),
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] DbErr),
 }
 
 /// Validates the user patterns, creates the app, returns it and its key (shown once; only
-/// its SHA-256 is stored). Key = `prl_` + 40 random alphanumerics.
+/// its SHA-256 is stored). Key = `prl_` + 40 random alphanumerics. It has no registrations.
 pub async fn create(
     db: &DatabaseConnection,
     name: &str,
     users: Vec<String>,
+) -> Result<(App, String), AppsError> {
+    create_with(db, name, users, Vec::new()).await
+}
+
+/// [`create`] with registrations: each a `tel:`/`sip:` address (checked as in bodies, no
+/// globs) or a short code of 1 to 32 ASCII letters and digits. A registration given twice
+/// (without regard to case) is kept once.
+pub async fn create_with(
+    db: &DatabaseConnection,
+    name: &str,
+    users: Vec<String>,
+    registrations: Vec<String>,
 ) -> Result<(App, String), AppsError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -102,18 +138,24 @@ pub async fn create(
     if let Some(bad) = users.iter().find(|p| !pattern::is_valid(p)) {
         return Err(AppsError::InvalidPattern(bad.clone()));
     }
+    let registrations = checked_registrations(registrations)?;
     let key = new_key();
     let app = App {
         id: parlay_kit::ids::new_id("app"),
         name: name.to_owned(),
         users,
+        registrations,
     };
-    let users_json = serde_json::to_string(&app.users).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let json =
+        |list: &[String]| serde_json::to_string(list).map_err(|e| DbErr::Custom(e.to_string()));
+    let users_json = json(&app.users)?;
+    let registrations_json = json(&app.registrations)?;
     let row = entity::ActiveModel {
         id: Set(app.id.clone()),
         name: Set(app.name.clone()),
         key_hash: Set(key_hash(&key)),
         users: Set(users_json),
+        registrations: Set(registrations_json),
         created_at: Set(chrono::Utc::now()),
     };
     entity::Entity::insert(row)
@@ -139,13 +181,47 @@ pub(crate) async fn find_by_hash(
     else {
         return Ok(None);
     };
-    let users: Vec<String> = serde_json::from_str(&row.users)
-        .map_err(|e| DbErr::Custom(format!("apps.users of {} is not a JSON array: {e}", row.id)))?;
+    let list = |column: &str, text: &str| {
+        serde_json::from_str::<Vec<String>>(text).map_err(|e| {
+            DbErr::Custom(format!(
+                "apps.{column} of {} is not a JSON array: {e}",
+                row.id
+            ))
+        })
+    };
+    let users = list("users", &row.users)?;
+    let registrations = list("registrations", &row.registrations)?;
     Ok(Some(App {
         id: row.id,
         name: row.name,
         users,
+        registrations,
     }))
+}
+
+/// The registrations, each checked, duplicates (without regard to case) dropped.
+fn checked_registrations(registrations: Vec<String>) -> Result<Vec<String>, AppsError> {
+    let mut kept: Vec<String> = Vec::with_capacity(registrations.len());
+    for r in registrations {
+        if !is_registration(&r) {
+            return Err(AppsError::InvalidRegistration(r));
+        }
+        if !kept.iter().any(|k| k.to_lowercase() == r.to_lowercase()) {
+            kept.push(r);
+        }
+    }
+    Ok(kept)
+}
+
+/// A `tel:`/`sip:` address, or a short code of ASCII letters and digits.
+fn is_registration(r: &str) -> bool {
+    let short_code = (1..=MAX_SHORT_CODE_CHARS).contains(&r.len())
+        && r.bytes().all(|b| b.is_ascii_alphanumeric());
+    short_code
+        || matches!(
+            parlay_model::Address::parse(r),
+            Ok(parlay_model::Address::Tel(_) | parlay_model::Address::Sip(_))
+        )
 }
 
 /// Hex SHA-256 of a key: what the table stores and the cache is keyed by.

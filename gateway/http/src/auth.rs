@@ -148,6 +148,7 @@ mod tests {
             id: "app1".into(),
             name: "a".into(),
             users: vec![],
+            registrations: vec![],
         });
         assert!(cache.get("h").is_none());
         cache.put("h".into(), app.clone());

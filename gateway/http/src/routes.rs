@@ -19,6 +19,7 @@ use crate::{error::ApiError, state::AppState, urls};
 
 pub(crate) mod audiocall;
 pub(crate) mod callnotification;
+pub(crate) mod messaging;
 pub(crate) mod thirdpartycall;
 
 /// All API routes under `/{apiVersion}`.
@@ -31,6 +32,7 @@ pub(crate) fn api(api_version: &str) -> Router<AppState> {
             "{base}/callnotification"
         )))
         .merge(audiocall::routes(&format!("{base}/audiocall")))
+        .merge(messaging::routes(&format!("{base}/messaging")))
         .fallback(unknown_path)
 }
 
@@ -55,12 +57,40 @@ pub(crate) struct PathIds(Option<Vec<(String, String)>>);
 impl PathIds {
     /// The value of path parameter `name`, if plausible as an id.
     pub(crate) fn get(&self, name: &str) -> Result<String, ApiError> {
+        self.find(name, parlay_kit::ids::plausible)
+    }
+
+    /// The value of path parameter `name` when it is a key a service gave within its parent
+    /// resource (an attachment's `a1` within its message): 1 to 64 ASCII letters, digits,
+    /// `-` or `_`, else 404 naming it.
+    pub(crate) fn key(&self, name: &str) -> Result<String, ApiError> {
+        self.find(name, |value| {
+            (1..=64).contains(&value.len())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    }
+
+    /// The decoded value of path parameter `name` when it may be an address or a short
+    /// code (`tel%3A%2B1555…` → `tel:+1555…`): 1 to 256 characters without control
+    /// characters, else 404 naming it. Whether it is one is for the caller to say.
+    pub(crate) fn address(&self, name: &str) -> Result<String, ApiError> {
+        self.find(name, |value| {
+            let chars = value.chars().count();
+            (1..=parlay_model::address::MAX_LEN).contains(&chars)
+                && !value.chars().any(char::is_control)
+        })
+    }
+
+    /// The value of path parameter `name` when `shaped` accepts it, else 404 naming it.
+    fn find(&self, name: &str, shaped: impl Fn(&str) -> bool) -> Result<String, ApiError> {
         self.0
             .iter()
             .flatten()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value)
-            .filter(|value| parlay_kit::ids::plausible(value))
+            .filter(|value| shaped(value))
             .cloned()
             .ok_or_else(|| ApiError::not_found(name))
     }

@@ -27,6 +27,10 @@ pub(crate) struct AppState {
     pub max_response_timeout_secs: u64,
     /// Longest play-and-record `maxDuration` accepted, in seconds (`call.max_recording_secs`).
     pub max_recording_secs: u32,
+    /// Most recipients of one outbound message (`messaging.max_addresses`).
+    pub max_message_addresses: usize,
+    /// Largest total of one MMS's attachments, in bytes (`messaging.max_attachment_bytes`).
+    pub max_attachment_bytes: usize,
 }
 
 impl AppState {
@@ -44,6 +48,8 @@ impl AppState {
             upstreams,
             max_response_timeout_secs: config.call.max_decision_timeout_ms / 1000,
             max_recording_secs: config.call.max_recording_secs,
+            max_message_addresses: config.messaging.max_addresses,
+            max_attachment_bytes: config.messaging.max_attachment_bytes,
         }
     }
 }

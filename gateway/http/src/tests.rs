@@ -25,7 +25,7 @@ async fn timed_router(t: &TempDb) -> (Router, String) {
     };
     let (_, key) = apps::create(&t.db, "test app", vec![]).await.unwrap();
     // Nothing listens there: no request here gets as far as a service.
-    let upstreams = Upstreams::connect_lazy("http://127.0.0.1:1").unwrap();
+    let upstreams = Upstreams::connect_lazy("http://127.0.0.1:1", "http://127.0.0.1:1").unwrap();
     (router_with(&config, t.db.clone(), upstreams, TIMEOUT), key)
 }
 

@@ -7,9 +7,12 @@
 
 use std::{future::Future, time::Duration};
 
-use parlay_proto::call::v1::{
-    audio_call_client::AudioCallClient, call_notification_client::CallNotificationClient,
-    third_party_call_client::ThirdPartyCallClient,
+use parlay_proto::{
+    call::v1::{
+        audio_call_client::AudioCallClient, call_notification_client::CallNotificationClient,
+        third_party_call_client::ThirdPartyCallClient,
+    },
+    messaging::v1::messaging_client::MessagingClient,
 };
 use tonic::{
     Status,
@@ -19,9 +22,10 @@ use tonic::{
 /// How long dialling a service may take before the call fails as unavailable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Largest gRPC answer accepted: a recording's media comes whole in one message. Recordings
-/// are bounded by the bus's message limit (about 1 MiB on NATS), far below tonic's default
-/// of 4 MiB; this leaves room for an operator who raises both.
+/// Largest gRPC answer accepted: a recording's media, or an inbound MMS attachment, comes
+/// whole in one message. Both are bounded by the bus's message limit (about 1 MiB on NATS;
+/// `messaging.max_attachment_bytes` is 768 KiB by default), far below tonic's default of
+/// 4 MiB; this leaves room for an operator who raises them.
 const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
 /// One client per service. Cloning is cheap: clones share the channel.
@@ -33,15 +37,27 @@ pub struct Upstreams {
     pub call_notification: CallNotificationClient<Channel>,
     /// The call service (Audio Call).
     pub audio: AudioCallClient<Channel>,
+    /// The messaging service (Multimedia Messaging).
+    pub messaging: MessagingClient<Channel>,
 }
 
 impl Upstreams {
     /// Lazily connecting channels (the gateway starts before the services answer).
-    pub fn connect_lazy(call_url: &str) -> Result<Upstreams, tonic::transport::Error> {
-        let call = Endpoint::from_shared(call_url.to_owned())?
-            .connect_timeout(CONNECT_TIMEOUT)
-            .connect_lazy();
+    pub fn connect_lazy(
+        call_url: &str,
+        messaging_url: &str,
+    ) -> Result<Upstreams, tonic::transport::Error> {
+        let channel = |url: &str| {
+            Endpoint::from_shared(url.to_owned())
+                .map(|e| e.connect_timeout(CONNECT_TIMEOUT).connect_lazy())
+        };
+        let call = channel(call_url)?;
+        let messaging = channel(messaging_url)?;
         Ok(Upstreams {
+            // Outbound MMS attachments go whole in one request too.
+            messaging: MessagingClient::new(messaging)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
             call_notification: CallNotificationClient::new(call.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             audio: AudioCallClient::new(call.clone()),

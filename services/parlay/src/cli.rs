@@ -62,6 +62,10 @@ enum AppsCommand {
         /// A user the key may act for (tel:/sip:/acr: address, `*` and `?` as globs); repeatable.
         #[arg(long = "user")]
         users: Vec<String>,
+        /// A registration whose inbound messages it reads and subscribes to (a tel:/sip:
+        /// address or a short code such as 3456); repeatable.
+        #[arg(long = "registration")]
+        registrations: Vec<String>,
     },
 }
 
@@ -142,18 +146,27 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate { service } => migrate(&config, service).await,
         Command::Apps {
-            command: AppsCommand::Create { name, users },
+            command:
+                AppsCommand::Create {
+                    name,
+                    users,
+                    registrations,
+                },
         } => {
             let db = db::connect_and_migrate::<parlay_gateway::Migrator>(&db::url_for(
                 &config, "gateway",
             ))
             .await?;
-            let (app, key) = parlay_gateway::apps::create(&db, &name, users).await?;
+            let (app, key) =
+                parlay_gateway::apps::create_with(&db, &name, users, registrations).await?;
             println!("application {} ({}) created", app.id, app.name);
             if app.users.is_empty() {
                 println!("users: any");
             } else {
                 println!("users: {}", app.users.join(", "));
+            }
+            if !app.registrations.is_empty() {
+                println!("registrations: {}", app.registrations.join(", "));
             }
             println!("{key}");
             Ok(())
@@ -165,6 +178,7 @@ fn service_name(service: Service) -> &'static str {
     match service {
         Service::Gateway => "parlay-gateway",
         Service::Call => "parlay-call",
+        Service::Messaging => "parlay-messaging",
         Service::Notify => "parlay-notify",
         Service::Netsim => "parlay-netsim",
     }
@@ -173,7 +187,12 @@ fn service_name(service: Service) -> &'static str {
 async fn migrate(config: &Config, service: Option<Service>) -> anyhow::Result<()> {
     let services = match service {
         Some(s) => vec![s],
-        None => vec![Service::Gateway, Service::Call, Service::Notify],
+        None => vec![
+            Service::Gateway,
+            Service::Call,
+            Service::Messaging,
+            Service::Notify,
+        ],
     };
     for s in services {
         match s {
@@ -186,6 +205,13 @@ async fn migrate(config: &Config, service: Option<Service>) -> anyhow::Result<()
             Service::Call => {
                 db::connect_and_migrate::<parlay_call::Migrator>(&db::url_for(config, "call"))
                     .await?;
+            }
+            Service::Messaging => {
+                db::connect_and_migrate::<parlay_messaging::Migrator>(&db::url_for(
+                    config,
+                    "messaging",
+                ))
+                .await?;
             }
             Service::Notify => {
                 db::connect_and_migrate::<parlay_notify::Migrator>(&db::url_for(config, "notify"))

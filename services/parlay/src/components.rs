@@ -1,6 +1,6 @@
 //! Starting the components. Embedded (`up`): in-process bus, a SQLite file per service in
-//! the data directory, the call service's gRPC on an ephemeral loopback port that the
-//! gateway dials, netsim's control API on the admin listener. Distributed (`serve`): one
+//! the data directory, each service's gRPC on an ephemeral loopback port that the gateway
+//! dials, netsim's control API on the admin listener. Distributed (`serve`): one
 //! component, NATS JetStream, the configured database.
 
 use std::net::SocketAddr;
@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 pub enum Service {
     Gateway,
     Call,
+    Messaging,
     Notify,
     Netsim,
 }
@@ -30,7 +31,8 @@ pub struct Served {
     pub http: Option<SocketAddr>,
     /// The admin listener.
     pub admin: SocketAddr,
-    /// The call service's gRPC listener (when it runs here).
+    /// The gRPC listener of the service this process serves (`serve`), or of the call
+    /// service (`up`).
     pub grpc: Option<SocketAddr>,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -105,6 +107,9 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     let gateway_db =
         db::connect_and_migrate::<parlay_gateway::Migrator>(&db::url_for(&config, "gateway"))
             .await?;
+    let messaging_db =
+        db::connect_and_migrate::<parlay_messaging::Migrator>(&db::url_for(&config, "messaging"))
+            .await?;
 
     let netsim = parlay_netsim::Netsim::start(&config, bus.clone(), shutdown.clone()).await?;
     let notify =
@@ -126,12 +131,28 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     )
     .await?;
 
-    let upstreams = parlay_gateway::Upstreams::connect_lazy(&format!("http://{grpc_addr}"))?;
+    let messaging_listener = bind(([127, 0, 0, 1], 0).into(), "messaging gRPC").await?;
+    let messaging_addr = messaging_listener.local_addr()?;
+    spawn_messaging(
+        &mut tasks,
+        &config,
+        messaging_db.clone(),
+        bus.clone(),
+        messaging_listener,
+        shutdown.clone(),
+    )
+    .await?;
+
+    let upstreams = parlay_gateway::Upstreams::connect_lazy(
+        &format!("http://{grpc_addr}"),
+        &format!("http://{messaging_addr}"),
+    )?;
     let router = parlay_gateway::router(&config, gateway_db.clone(), upstreams);
     tasks.spawn(serve_http(http, router, shutdown.clone()));
 
     let checks = vec![
         ReadyCheck::database(call_db),
+        ReadyCheck::database(messaging_db),
         ReadyCheck::database(notify_db),
         ReadyCheck::database(gateway_db),
         ReadyCheck::bus(bus),
@@ -185,7 +206,10 @@ pub async fn serve(
                 &config, "gateway",
             ))
             .await?;
-            let upstreams = parlay_gateway::Upstreams::connect_lazy(&config.call_grpc_url)?;
+            let upstreams = parlay_gateway::Upstreams::connect_lazy(
+                &config.call_grpc_url,
+                &config.messaging_grpc_url,
+            )?;
             tasks.spawn(serve_http(
                 http,
                 parlay_gateway::router(&config, db.clone(), upstreams),
@@ -201,6 +225,26 @@ pub async fn serve(
             let grpc = bind(config.grpc_addr, "gRPC").await?;
             served.grpc = Some(grpc.local_addr()?);
             spawn_call(
+                &mut tasks,
+                &config,
+                db.clone(),
+                bus.clone(),
+                grpc,
+                shutdown.clone(),
+            )
+            .await?;
+            (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
+        }
+        Service::Messaging => {
+            let bus = bus_for(&config).await?;
+            let db = db::connect_and_migrate::<parlay_messaging::Migrator>(&db::url_for(
+                &config,
+                "messaging",
+            ))
+            .await?;
+            let grpc = bind(config.grpc_addr, "gRPC").await?;
+            served.grpc = Some(grpc.local_addr()?);
+            spawn_messaging(
                 &mut tasks,
                 &config,
                 db.clone(),
@@ -278,6 +322,39 @@ async fn spawn_call(
             )
             .await?;
         call.join().await;
+        Ok(())
+    });
+    Ok(())
+}
+
+async fn spawn_messaging(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    config: &Config,
+    db: sea_orm::DatabaseConnection,
+    bus: SharedBus,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let messaging =
+        parlay_messaging::MessagingService::start(config, db, bus, shutdown.clone()).await?;
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_service_status(
+            "parlay.messaging.v1.Messaging",
+            tonic_health::ServingStatus::Serving,
+        )
+        .await;
+    let router = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(messaging.grpc());
+    tasks.spawn(async move {
+        router
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                shutdown.cancelled_owned(),
+            )
+            .await?;
+        messaging.join().await;
         Ok(())
     });
     Ok(())

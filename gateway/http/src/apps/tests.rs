@@ -108,6 +108,7 @@ fn app(users: &[&str]) -> App {
         id: "app1".into(),
         name: "test".into(),
         users: users.iter().map(|s| s.to_string()).collect(),
+        registrations: Vec::new(),
     }
 }
 
@@ -134,4 +135,70 @@ fn restrictions_follow_the_patterns() {
     assert!(restricted.may_act_for("sip:bob@ims.example.com"));
     assert!(!restricted.may_act_for("sip:alice@ims.example.com"));
     assert!(!restricted.may_act_for("tel:+4930123"));
+}
+
+#[tokio::test]
+async fn registrations_are_checked_stored_and_read_back() {
+    let t = TempDb::new().await;
+    let registrations = vec![
+        "tel:+15551230001".to_string(),
+        "3456".to_string(),
+        "TEL:+15551230001".to_string(),
+        "sip:shop@ims.example.com".to_string(),
+    ];
+    let (app, key) = create_with(&t.db, "reader", vec![], registrations)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.registrations,
+        ["tel:+15551230001", "3456", "sip:shop@ims.example.com"]
+    );
+    assert_eq!(authenticate(&t.db, &key).await.unwrap(), Some(app.clone()));
+    assert_eq!(
+        app.registration("Tel:+15551230001"),
+        Some("tel:+15551230001")
+    );
+    assert_eq!(app.registration("3456"), Some("3456"));
+    assert_eq!(app.registration("34567"), None);
+
+    // Without registrations: an empty list.
+    let (plain, key) = create(&t.db, "plain", vec![]).await.unwrap();
+    assert!(plain.registrations.is_empty());
+    assert!(
+        authenticate(&t.db, &key)
+            .await
+            .unwrap()
+            .unwrap()
+            .registrations
+            .is_empty()
+    );
+
+    for bad in [
+        "tel:+1555*",
+        "acr:Authorization",
+        "mailto:x@y",
+        "",
+        "34 56",
+        "a/b",
+    ] {
+        match create_with(&t.db, "bad", vec![], vec![bad.to_string()]).await {
+            Err(AppsError::InvalidRegistration(r)) => assert_eq!(r, bad),
+            other => panic!("{bad:?}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(entity::Entity::find().all(&t.db).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn apps_created_before_registrations_read_with_none() {
+    use sea_orm::ConnectionTrait;
+    let t = TempDb::new().await;
+    t.db.execute_unprepared(
+        "INSERT INTO apps (id, name, key_hash, users, created_at) \
+         VALUES ('appold', 'old', 'h0', '[]', '2026-01-01T00:00:00Z')",
+    )
+    .await
+    .unwrap();
+    let old = find_by_hash(&t.db, "h0").await.unwrap().unwrap();
+    assert!(old.registrations.is_empty());
 }

@@ -15,6 +15,7 @@ pub(crate) fn app(users: &[&str]) -> App {
         id: "app1".into(),
         name: "test".into(),
         users: users.iter().map(|s| s.to_string()).collect(),
+        registrations: Vec::new(),
     }
 }
 

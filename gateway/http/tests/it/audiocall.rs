@@ -269,11 +269,7 @@ async fn recording_interactions() {
     );
 
     for (patch, id, variables) in [
-        (
-            json!({"maxDuration": 0}),
-            "SVC0002",
-            json!(["maxDuration"]),
-        ),
+        (json!({"maxDuration": 0}), "SVC0002", json!(["maxDuration"])),
         (json!({"maxDuration": 0}), "SVC0002", json!(["maxDuration"])),
         (
             json!({"callParticipant": [ALICE, BOB]}),

@@ -47,6 +47,19 @@ pub fn config() -> parlay_kit::Config {
 
 /// A gateway whose one application may act for `users`, calling the service at `call_url`.
 pub async fn harness(users: &[&str], call_url: &str) -> Harness {
+    harness_with(config(), users, &[], call_url, NOWHERE).await
+}
+
+/// A gateway with `config` whose one application may act for `users` and read
+/// `registrations`, calling the call service at `call_url` and the messaging service at
+/// `messaging_url`.
+pub async fn harness_with(
+    config: parlay_kit::Config,
+    users: &[&str],
+    registrations: &[&str],
+    call_url: &str,
+    messaging_url: &str,
+) -> Harness {
     let path = std::env::temp_dir().join(format!(
         "parlay-gateway-it-{}.db",
         parlay_kit::ids::new_id("t")
@@ -55,10 +68,12 @@ pub async fn harness(users: &[&str], call_url: &str) -> Harness {
     let db = parlay_kit::db::connect_and_migrate::<Migrator>(&url)
         .await
         .unwrap();
-    let users = users.iter().map(|s| s.to_string()).collect();
-    let (_, key) = apps::create(&db, "test app", users).await.unwrap();
-    let upstreams = Upstreams::connect_lazy(call_url).unwrap();
-    let router = parlay_gateway::router(&config(), db.clone(), upstreams);
+    let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+    let (_, key) = apps::create_with(&db, "test app", owned(users), owned(registrations))
+        .await
+        .unwrap();
+    let upstreams = Upstreams::connect_lazy(call_url, messaging_url).unwrap();
+    let router = parlay_gateway::router(&config, db.clone(), upstreams);
     Harness {
         router,
         key,
@@ -96,10 +111,7 @@ impl Reply {
 impl Harness {
     /// Sends `request` as is.
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let (status, headers, bytes) = self.send_raw(request).await;
         let body = if bytes.is_empty() {
             Value::Null
         } else {
@@ -110,6 +122,32 @@ impl Harness {
             headers,
             body,
         }
+    }
+
+    /// Sends `request` as is; the answer's body as bytes.
+    pub async fn send_raw(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), 16 << 20).await.unwrap();
+        (status, headers, bytes.to_vec())
+    }
+
+    /// An authenticated request with `body` of `content_type`.
+    pub fn request_of(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Request<Body> {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap()
     }
 
     /// An authenticated request; `body` is sent as `application/json`.

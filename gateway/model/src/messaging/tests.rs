@@ -4,8 +4,10 @@ use super::*;
 
 #[test]
 fn delivery_notification_reads_an_object_or_a_one_element_array() {
-    let one = json!({"deliveryInfo": {"address": "tel:+1", "deliveryStatus": "DeliveredToTerminal"}});
-    let array = json!({"deliveryInfo": [{"address": "tel:+1", "deliveryStatus": "DeliveredToTerminal"}]});
+    let one =
+        json!({"deliveryInfo": {"address": "tel:+1", "deliveryStatus": "DeliveredToTerminal"}});
+    let array =
+        json!({"deliveryInfo": [{"address": "tel:+1", "deliveryStatus": "DeliveredToTerminal"}]});
     let a: DeliveryInfoNotification = serde_json::from_value(one.clone()).unwrap();
     let b: DeliveryInfoNotification = serde_json::from_value(array).unwrap();
     assert_eq!(a, b);
