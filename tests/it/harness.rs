@@ -200,11 +200,17 @@ impl Suite {
 
     /// Creates an application; returns a client holding its key.
     pub async fn app(&self, name: &str, users: &[&str]) -> App {
+        self.app_with(name, users, &[]).await
+    }
+
+    /// Creates an application provisioned with inbound-message `registrations`.
+    pub async fn app_with(&self, name: &str, users: &[&str], registrations: &[&str]) -> App {
         let db = parlay_kit::db::connect_and_migrate::<parlay_gateway::Migrator>(&self.gateway_db)
             .await
             .unwrap();
+        let owned = |list: &[&str]| list.iter().map(|u| u.to_string()).collect();
         let (_, key) =
-            parlay_gateway::apps::create(&db, name, users.iter().map(|u| u.to_string()).collect())
+            parlay_gateway::apps::create_with(&db, name, owned(users), owned(registrations))
                 .await
                 .unwrap();
         db.close().await.ok();
@@ -581,6 +587,7 @@ async fn start_distributed(
         }
     };
     let mut call_cfg = with_db("call").await;
+    let mut messaging_cfg = with_db("messaging").await;
     let mut notify_cfg = with_db("notify").await;
     let mut gateway_cfg = with_db("gateway").await;
     // Every component renders URLs: they must all know the gateway's address, chosen as
@@ -591,6 +598,7 @@ async fn start_distributed(
     for c in [
         &mut config,
         &mut call_cfg,
+        &mut messaging_cfg,
         &mut notify_cfg,
         &mut gateway_cfg,
     ] {
@@ -603,6 +611,13 @@ async fn start_distributed(
         let call = parlay::serve(Service::Call, call_cfg, token.clone()).await?;
         gateway_cfg.call_grpc_url = format!("http://{}", call.grpc.expect("call serves gRPC"));
         parts.push(call);
+        // A volume of its own, as a Deployment mounts one.
+        messaging_cfg.messaging.attachments_dir =
+            Some(std::env::temp_dir().join(format!("parlay-e2e-{ns}-attachments")));
+        let messaging = parlay::serve(Service::Messaging, messaging_cfg, token.clone()).await?;
+        gateway_cfg.messaging_grpc_url =
+            format!("http://{}", messaging.grpc.expect("messaging serves gRPC"));
+        parts.push(messaging);
         let netsim = parlay::serve(Service::Netsim, config.clone(), token.clone()).await?;
         let admin = format!("http://{}", netsim.admin);
         parts.push(netsim);

@@ -6,6 +6,7 @@ mod audiocall;
 mod callnotification;
 mod harness;
 mod malformed;
+mod messaging;
 mod netsim;
 mod process;
 mod receiver;

@@ -358,10 +358,8 @@ impl Config {
             || self.messaging.max_segments == 0
             || self.messaging.max_subscription_secs == 0
         {
-            return bad(
-                "messaging.max_addresses, messaging.max_segments and \
-                 messaging.max_subscription_secs must be positive",
-            );
+            return bad("messaging.max_addresses, messaging.max_segments and \
+                 messaging.max_subscription_secs must be positive");
         }
         if self.messaging.default_batch_size == 0
             || self.messaging.default_batch_size > self.messaging.max_batch_size
