@@ -7,6 +7,7 @@
 
 use std::{future::Future, time::Duration};
 
+use crate::{apps::App, state::AppState};
 use parlay_proto::{
     call::v1::{
         audio_call_client::AudioCallClient, call_notification_client::CallNotificationClient,
@@ -64,6 +65,29 @@ impl Upstreams {
             call: ThirdPartyCallClient::new(call),
         })
     }
+}
+
+/// Picks one service's client out of [`Upstreams`] (`|u| &u.messaging`).
+pub(crate) type Pick<C> = fn(&Upstreams) -> &C;
+
+/// One call for `app` (its id in the request's metadata) to the service `pick` names, within
+/// the upstream deadline.
+pub(crate) async fn call<C: Clone, M, T, F>(
+    state: &AppState,
+    app: &App,
+    pick: Pick<C>,
+    message: M,
+    rpc: impl FnOnce(C, tonic::Request<M>) -> F,
+) -> Result<T, Status>
+where
+    F: Future<Output = Result<tonic::Response<T>, Status>>,
+{
+    let request = parlay_kit::grpc::request_for(&app.id, message);
+    within(
+        state.upstream_timeout,
+        rpc(pick(&state.upstreams).clone(), request),
+    )
+    .await
 }
 
 /// Awaits a gRPC call for at most `timeout`; running out counts as `DeadlineExceeded`.

@@ -31,11 +31,16 @@ use parlay_proto::call::v1::{
     self as pb, InteractionKind, MediaRef, PlayAudioRequest, StartInteractionRequest,
     audio_call_client::AudioCallClient,
 };
-use tonic::{Status, transport::Channel};
+use tonic::transport::Channel;
 
 use super::{PathIds, callnotification, created, ok, only};
 use crate::{
-    apps::App, auth::Caller, body::JsonBody, error::ApiError, state::AppState, upstream::within,
+    apps::App,
+    auth::Caller,
+    body::JsonBody,
+    error::ApiError,
+    state::AppState,
+    upstream::{self, Upstreams},
 };
 
 mod convert;
@@ -44,6 +49,11 @@ mod tests;
 mod validate;
 
 type Client = AudioCallClient<Channel>;
+
+/// This API\'s service among the upstreams.
+fn service(u: &Upstreams) -> &Client {
+    &u.audio
+}
 
 const MESSAGE_ID: &str = "messageId";
 const INTERACTION_ID: &str = "interactionId";
@@ -89,24 +99,6 @@ pub(crate) fn routes(base: &str) -> Router<AppState> {
     router
 }
 
-/// One call to the call service for `app`, within the upstream deadline.
-async fn call<M, T, F>(
-    state: &AppState,
-    app: &App,
-    message: M,
-    rpc: impl FnOnce(Client, tonic::Request<M>) -> F,
-) -> Result<T, Status>
-where
-    F: Future<Output = Result<tonic::Response<T>, Status>>,
-{
-    let request = parlay_kit::grpc::request_for(&app.id, message);
-    within(
-        state.upstream_timeout,
-        rpc(state.upstreams.audio.clone(), request),
-    )
-    .await
-}
-
 /// POST `messages/audio`: 201 + `Location` + `audioMessage`.
 async fn play_audio(
     State(state): State<AppState>,
@@ -114,9 +106,10 @@ async fn play_audio(
     JsonBody(body): JsonBody<AudioMessageRequest>,
 ) -> Result<Response, ApiError> {
     let message = validate::audio_message(&app, body.audio_message)?;
-    let reply = call(
+    let reply = upstream::call(
         &state,
         &app,
+        service,
         PlayAudioRequest {
             message: Some(message),
         },
@@ -143,7 +136,7 @@ async fn fetch_message(
         id: ids.get(MESSAGE_ID)?,
         kind: InteractionKind::Unspecified as i32,
     };
-    call(state, app, message, |mut c, r| async move {
+    upstream::call(state, app, service, message, |mut c, r| async move {
         c.get_audio_message(r).await
     })
     .await
@@ -184,7 +177,7 @@ async fn delete_message(
         id: ids.get(MESSAGE_ID)?,
         kind: InteractionKind::Unspecified as i32,
     };
-    call(&state, &app, message, |mut c, r| async move {
+    upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.delete_audio_message(r).await
     })
     .await
@@ -201,7 +194,7 @@ async fn start(
     let message = StartInteractionRequest {
         interaction: Some(interaction),
     };
-    let reply = call(state, app, message, |mut c, r| async move {
+    let reply = upstream::call(state, app, service, message, |mut c, r| async move {
         c.start_interaction(r).await
     })
     .await
@@ -264,7 +257,7 @@ async fn get_interaction(
     kind: InteractionKind,
 ) -> Result<Response, ApiError> {
     let message = interaction_ref(&ids, kind)?;
-    let interaction = call(&state, &app, message, |mut c, r| async move {
+    let interaction = upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.get_interaction(r).await
     })
     .await
@@ -288,7 +281,7 @@ async fn delete_interaction(
     kind: InteractionKind,
 ) -> Result<Response, ApiError> {
     let message = interaction_ref(&ids, kind)?;
-    call(&state, &app, message, |mut c, r| async move {
+    upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.delete_interaction(r).await
     })
     .await

@@ -33,11 +33,16 @@ use parlay_proto::call::v1::{
     self as pb, CreateSubscriptionRequest, ListSubscriptionsRequest, RecordingRef, SubscriptionRef,
     call_notification_client::CallNotificationClient,
 };
-use tonic::{Status, transport::Channel};
+use tonic::transport::Channel;
 
 use super::{PathIds, created, ok, only};
 use crate::{
-    apps::App, auth::Caller, body::JsonBody, error::ApiError, state::AppState, upstream::within,
+    apps::App,
+    auth::Caller,
+    body::JsonBody,
+    error::ApiError,
+    state::AppState,
+    upstream::{self, Upstreams},
 };
 
 mod convert;
@@ -46,6 +51,11 @@ mod tests;
 mod validate;
 
 type Client = CallNotificationClient<Channel>;
+
+/// This API\'s service among the upstreams.
+fn service(u: &Upstreams) -> &Client {
+    &u.call_notification
+}
 
 const SUBSCRIPTION_ID: &str = "subscriptionId";
 pub(super) const RECORDING_ID: &str = "recordingId";
@@ -120,24 +130,6 @@ fn collection_methods(kind: Kind) -> MethodRouter<AppState> {
     }
 }
 
-/// One call to the call service for `app`, within the upstream deadline.
-async fn call<M, T, F>(
-    state: &AppState,
-    app: &App,
-    message: M,
-    rpc: impl FnOnce(Client, tonic::Request<M>) -> F,
-) -> Result<T, Status>
-where
-    F: Future<Output = Result<tonic::Response<T>, Status>>,
-{
-    let request = parlay_kit::grpc::request_for(&app.id, message);
-    within(
-        state.upstream_timeout,
-        rpc(state.upstreams.call_notification.clone(), request),
-    )
-    .await
-}
-
 /// Creates `subscription` and answers 201 + `Location` + its representation.
 async fn create(
     state: &AppState,
@@ -149,7 +141,7 @@ async fn create(
     let message = CreateSubscriptionRequest {
         subscription: Some(subscription),
     };
-    let reply = call(state, app, message, |mut c, r| async move {
+    let reply = upstream::call(state, app, service, message, |mut c, r| async move {
         c.create_subscription(r).await
     })
     .await
@@ -277,7 +269,7 @@ async fn list(
     let message = ListSubscriptionsRequest {
         kind: kind.proto() as i32,
     };
-    let reply = call(&state, &app, message, |mut c, r| async move {
+    let reply = upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.list_subscriptions(r).await
     })
     .await
@@ -319,7 +311,7 @@ async fn read(
     kind: Kind,
 ) -> Result<Response, ApiError> {
     let message = subscription_ref(&ids, kind)?;
-    let subscription = call(&state, &app, message, |mut c, r| async move {
+    let subscription = upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.get_subscription(r).await
     })
     .await
@@ -335,7 +327,7 @@ async fn delete(
     kind: Kind,
 ) -> Result<Response, ApiError> {
     let message = subscription_ref(&ids, kind)?;
-    call(&state, &app, message, |mut c, r| async move {
+    upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.delete_subscription(r).await
     })
     .await
@@ -354,7 +346,7 @@ pub(super) async fn recording(
     let message = RecordingRef {
         recording_id: ids.get(RECORDING_ID)?,
     };
-    let media = call(&state, &app, message, |mut c, r| async move {
+    let media = upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.get_recording(r).await
     })
     .await

@@ -26,10 +26,10 @@ use axum::{
     routing::{get, post},
 };
 use parlay_proto::messaging::v1::messaging_client::MessagingClient;
-use tonic::{Status, transport::Channel};
+use tonic::transport::Channel;
 
 use super::{PathIds, only};
-use crate::{apps::App, error::ApiError, state::AppState, upstream::within};
+use crate::{apps::App, error::ApiError, state::AppState, upstream::Upstreams};
 
 mod content;
 mod convert;
@@ -43,6 +43,11 @@ mod tests;
 mod validate;
 
 type Client = MessagingClient<Channel>;
+
+/// This API\'s service among the upstreams.
+fn service(u: &Upstreams) -> &Client {
+    &u.messaging
+}
 
 const SENDER: &str = "senderAddress";
 const REQUEST_ID: &str = "requestId";
@@ -100,24 +105,6 @@ pub(crate) fn routes(base: &str) -> Router<AppState> {
                 "GET, DELETE",
             ),
         )
-}
-
-/// One call to the messaging service for `app`, within the upstream deadline.
-async fn call<M, T, F>(
-    state: &AppState,
-    app: &App,
-    message: M,
-    rpc: impl FnOnce(Client, tonic::Request<M>) -> F,
-) -> Result<T, Status>
-where
-    F: Future<Output = Result<tonic::Response<T>, Status>>,
-{
-    let request = parlay_kit::grpc::request_for(&app.id, message);
-    within(
-        state.upstream_timeout,
-        rpc(state.upstreams.messaging.clone(), request),
-    )
-    .await
 }
 
 /// The registration `{registrationId}` names, as provisioned to `app`: 404 SVC0002

@@ -22,9 +22,7 @@ use parlay_proto::call::v1::{
 use tonic::{Status, transport::Channel};
 
 use super::{PathIds, created, ok, only};
-use crate::{
-    apps::App, auth::Caller, body::JsonBody, error::ApiError, state::AppState, upstream::within,
-};
+use crate::{apps::App, auth::Caller, body::JsonBody, error::ApiError, state::AppState, upstream};
 
 mod convert;
 #[cfg(test)]
@@ -71,13 +69,9 @@ async fn call<M, T, F>(
 where
     F: Future<Output = Result<tonic::Response<T>, Status>>,
 {
-    let request = parlay_kit::grpc::request_for(&app.id, message);
-    within(
-        state.upstream_timeout,
-        rpc(state.upstreams.call.clone(), request),
-    )
-    .await
-    .map_err(|status| ApiError::from_status(&status, SESSION_ID))
+    upstream::call(state, app, |u| &u.call, message, rpc)
+        .await
+        .map_err(|status| ApiError::from_status(&status, SESSION_ID))
 }
 
 /// POST `/callSessions`: 201 + `Location` + `callSessionInformation`.

@@ -20,9 +20,9 @@ use parlay_proto::messaging::v1::{
 };
 
 use super::{
-    ATTACHMENT_ID, MESSAGE_ID, REGISTRATION, call, content, convert,
+    ATTACHMENT_ID, MESSAGE_ID, REGISTRATION, content, convert,
     multipart::{self, Part},
-    registration, validate,
+    registration, service, validate,
 };
 use crate::{
     apps::App,
@@ -30,6 +30,7 @@ use crate::{
     error::ApiError,
     routes::{PathIds, ok},
     state::AppState,
+    upstream,
 };
 
 /// GET `inbound/registrations/{registrationId}/messages[?maxBatchSize=n]`: the oldest
@@ -46,7 +47,7 @@ pub(super) async fn list(
         registration_id: registration_id.clone(),
         max_batch_size,
     };
-    let list = call(&state, &app, message, |mut c, r| async move {
+    let list = upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.list_inbound_messages(r).await
     })
     .await
@@ -73,7 +74,7 @@ pub(super) async fn retrieve_and_delete(
         max_batch_size,
         newest_first,
     };
-    let list = call(&state, &app, message, |mut c, r| async move {
+    let list = upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.retrieve_and_delete_messages(r).await
     })
     .await
@@ -100,9 +101,13 @@ pub(super) async fn read(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let reference = message_ref(&app, &ids)?;
-    let m = call(&state, &app, reference.clone(), |mut c, r| async move {
-        c.get_inbound_message(r).await
-    })
+    let m = upstream::call(
+        &state,
+        &app,
+        service,
+        reference.clone(),
+        |mut c, r| async move { c.get_inbound_message(r).await },
+    )
     .await
     .map_err(|status| ApiError::from_status(&status, MESSAGE_ID))?;
     let attachments: Vec<pb::AttachmentInfo> = match &m.content {
@@ -145,7 +150,7 @@ pub(super) async fn delete(
     ids: PathIds,
 ) -> Result<Response, ApiError> {
     let reference = message_ref(&app, &ids)?;
-    call(&state, &app, reference, |mut c, r| async move {
+    upstream::call(&state, &app, service, reference, |mut c, r| async move {
         c.delete_inbound_message(r).await
     })
     .await
@@ -164,7 +169,7 @@ async fn fetch_attachment(
         message_id: message.message_id.clone(),
         attachment_id: attachment_id.to_owned(),
     };
-    call(state, app, reference, |mut c, r| async move {
+    upstream::call(state, app, service, reference, |mut c, r| async move {
         c.get_attachment(r).await
     })
     .await
@@ -206,7 +211,7 @@ pub(super) async fn delete_attachment(
         message_id: message.message_id,
         attachment_id: ids.key(ATTACHMENT_ID)?,
     };
-    call(&state, &app, reference, |mut c, r| async move {
+    upstream::call(&state, &app, service, reference, |mut c, r| async move {
         c.delete_attachment(r).await
     })
     .await

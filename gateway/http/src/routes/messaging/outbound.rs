@@ -16,12 +16,13 @@ use parlay_model::{
 };
 use parlay_proto::messaging::v1::{self as pb, OutboundRef, SendMessageRequest};
 
-use super::{REQUEST_ID, SENDER, call, content, convert, validate};
+use super::{REQUEST_ID, SENDER, content, convert, service, validate};
 use crate::{
     auth::Caller,
     error::ApiError,
     routes::{PathIds, created, ok},
     state::AppState,
+    upstream,
 };
 
 /// POST `outbound/{senderAddress}/requests`.
@@ -37,7 +38,7 @@ pub(super) async fn send(
     let request = SendMessageRequest {
         message: Some(message),
     };
-    let reply = call(&state, &app, request, |mut c, r| async move {
+    let reply = upstream::call(&state, &app, service, request, |mut c, r| async move {
         c.send_message(r).await
     })
     .await
@@ -69,7 +70,7 @@ async fn fetch(
         sender_address,
         request_id: ids.get(REQUEST_ID)?,
     };
-    call(state, app, message, |mut c, r| async move {
+    upstream::call(state, app, service, message, |mut c, r| async move {
         c.get_outbound_request(r).await
     })
     .await

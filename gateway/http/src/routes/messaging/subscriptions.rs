@@ -15,13 +15,14 @@ use parlay_proto::messaging::v1::{
     CreateInboundSubscriptionRequest, InboundSubscriptionRef, ListInboundSubscriptionsRequest,
 };
 
-use super::{SUBSCRIPTION_ID, call, convert, validate};
+use super::{SUBSCRIPTION_ID, convert, service, validate};
 use crate::{
     auth::Caller,
     body::JsonBody,
     error::ApiError,
     routes::{PathIds, created, ok},
     state::AppState,
+    upstream,
 };
 
 /// POST `inbound/subscriptions`.
@@ -34,7 +35,7 @@ pub(super) async fn create(
     let message = CreateInboundSubscriptionRequest {
         subscription: Some(subscription),
     };
-    let reply = call(&state, &app, message, |mut c, r| async move {
+    let reply = upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.create_inbound_subscription(r).await
     })
     .await
@@ -57,9 +58,10 @@ pub(super) async fn list(
     State(state): State<AppState>,
     Caller(app): Caller,
 ) -> Result<Response, ApiError> {
-    let reply = call(
+    let reply = upstream::call(
         &state,
         &app,
+        service,
         ListInboundSubscriptionsRequest {},
         |mut c, r| async move { c.list_inbound_subscriptions(r).await },
     )
@@ -88,7 +90,7 @@ pub(super) async fn read(
     ids: PathIds,
 ) -> Result<Response, ApiError> {
     let message = subscription_ref(&ids)?;
-    let subscription = call(&state, &app, message, |mut c, r| async move {
+    let subscription = upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.get_inbound_subscription(r).await
     })
     .await
@@ -105,7 +107,7 @@ pub(super) async fn delete(
     ids: PathIds,
 ) -> Result<Response, ApiError> {
     let message = subscription_ref(&ids)?;
-    call(&state, &app, message, |mut c, r| async move {
+    upstream::call(&state, &app, service, message, |mut c, r| async move {
         c.delete_inbound_subscription(r).await
     })
     .await
