@@ -303,8 +303,18 @@ impl Suite {
 }
 
 impl Drop for Suite {
+    /// Stops the components and removes the files this suite made: the embedded data
+    /// directory, or the distributed attachments directory (databases are dropped by
+    /// `scripts/test` on its next run).
     fn drop(&mut self) {
         self.shutdown.cancel();
+        let scratch = match self.mode {
+            Mode::Embedded => Some(self.config.data_dir.clone()),
+            Mode::Distributed => self.config.messaging.attachments_dir.clone(),
+        };
+        if let Some(dir) = scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -577,6 +587,9 @@ async fn start_distributed(
     let ns = namespace();
     config.nats_url = Some(NATS_URL.into());
     config.bus_prefix = ns.clone();
+    // A volume of its own, as a Deployment mounts one (removed with the suite).
+    config.messaging.attachments_dir =
+        Some(std::env::temp_dir().join(format!("parlay-e2e-{ns}-attachments")));
     let with_db = |service: &str| {
         let name = format!("parlay_{ns}_{service}");
         let config = config.clone();
@@ -611,9 +624,6 @@ async fn start_distributed(
         let call = parlay::serve(Service::Call, call_cfg, token.clone()).await?;
         gateway_cfg.call_grpc_url = format!("http://{}", call.grpc.expect("call serves gRPC"));
         parts.push(call);
-        // A volume of its own, as a Deployment mounts one.
-        messaging_cfg.messaging.attachments_dir =
-            Some(std::env::temp_dir().join(format!("parlay-e2e-{ns}-attachments")));
         let messaging = parlay::serve(Service::Messaging, messaging_cfg, token.clone()).await?;
         gateway_cfg.messaging_grpc_url =
             format!("http://{}", messaging.grpc.expect("messaging serves gRPC"));

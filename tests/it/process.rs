@@ -1,7 +1,8 @@
 //! Faults with real processes: the suite (embedded) or the notify service (distributed)
 //! runs as a child process and is killed with SIGKILL while a webhook is in flight; after a
 //! restart the webhook still arrives, with the same notification id. SIGTERM drains and
-//! exits cleanly.
+//! exits cleanly. Messaging likewise: delivery statuses, their notifications and inbound
+//! messages with their attachments survive a SIGKILL of the embedded suite.
 
 use std::{
     net::TcpListener,
@@ -83,10 +84,16 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 }
 
 async fn app_for(gateway_db: &str, api: String) -> App {
+    app_reading(gateway_db, api, &[]).await
+}
+
+/// An application provisioned with `registrations`.
+async fn app_reading(gateway_db: &str, api: String, registrations: &[&str]) -> App {
     let db = parlay_kit::db::connect_and_migrate::<parlay_gateway::Migrator>(gateway_db)
         .await
         .unwrap();
-    let (_, key) = parlay_gateway::apps::create(&db, "app", vec![])
+    let registrations = registrations.iter().map(|r| r.to_string()).collect();
+    let (_, key) = parlay_gateway::apps::create_with(&db, "app", vec![], registrations)
         .await
         .unwrap();
     App {
@@ -142,6 +149,114 @@ async fn embedded_suite_killed_with_a_webhook_in_flight_loses_nothing() {
     let gateway_db = parlay_kit::db::url_for(&config, "gateway");
     let app = app_for(&gateway_db, format!("http://127.0.0.1:{http}/1")).await;
     kill_mid_flight(&app, admin, child, || embedded(&dir, http, admin)).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_suite_killed_mid_messaging_loses_nothing() {
+    use base64::Engine;
+    use serde_json::json;
+    crate::harness::init();
+    let dir = std::env::temp_dir().join(unique("parlay-kill-msg-"));
+    let (http, admin) = (free_port(), free_port());
+    let mut child = embedded(&dir, http, admin);
+    ready(admin).await;
+    let config = parlay_kit::Config {
+        data_dir: dir.clone(),
+        ..Default::default()
+    };
+    let gateway_db = parlay_kit::db::url_for(&config, "gateway");
+    let app = app_reading(&gateway_db, format!("http://127.0.0.1:{http}/1"), &["3456"]).await;
+
+    // An SMS whose first delivery notification hangs in flight.
+    let hook = Receiver::start().await;
+    hook.plan(&[Plan::Hang]);
+    let sent = app
+        .send(
+            reqwest::Method::POST,
+            "/messaging/outbound/3456/requests",
+            Some(json!({"outboundMessageRequest": {
+                "address": ["tel:+15557654321"], "senderAddress": "3456",
+                "outboundSMSTextMessage": {"message": "survive this"},
+                "receiptRequest": {"notifyURL": hook.url, "callbackData": "k1"}}})),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    let request_url = sent.header("location").to_string();
+    // An inbound MMS stored before the kill.
+    let photo: Vec<u8> = (0..=255u8).cycle().take(2000).collect();
+    let r = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{admin}/netsim/v1/messages"))
+        .json(
+            &json!({"senderAddress": "tel:+15557654321", "destinationAddress": "3456",
+            "subject": "Photo", "attachments": [{"name": "p.jpg", "contentType": "image/jpeg",
+            "data": base64::engine::general_purpose::STANDARD.encode(&photo)}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "inject: {}", r.status());
+    let messages = "/messaging/inbound/registrations/3456/messages";
+    eventually("the MMS is stored", 15, || async {
+        let r = app.send(reqwest::Method::GET, messages, None).await;
+        (r.body["inboundMessageList"]["numberOfMessagesInThisBatch"] == json!(1)).then_some(())
+    })
+    .await;
+    let first = eventually("a delivery notification is in flight", 15, || async {
+        hook.received().first().cloned()
+    })
+    .await;
+
+    kill(&mut child);
+    let mut restarted = embedded(&dir, http, admin);
+    ready(admin).await;
+
+    // Both statuses notified, the one cut off again with its id and body; the request
+    // reads DeliveredToTerminal.
+    let got = eventually("both notifications after the restart", 20, || async {
+        let got = hook.received();
+        let mut statuses: Vec<String> = got
+            .iter()
+            .map(|r| {
+                r.body["deliveryInfoNotification"]["deliveryInfo"]["deliveryStatus"].to_string()
+            })
+            .collect();
+        statuses.sort();
+        statuses.dedup();
+        let resent = got
+            .iter()
+            .filter(|r| r.notification_id() == first.notification_id())
+            .count();
+        (statuses.len() == 2 && resent >= 2).then_some(got)
+    })
+    .await;
+    assert!(
+        got.iter()
+            .filter(|r| r.notification_id() == first.notification_id())
+            .all(|r| r.body == first.body)
+    );
+    let r = app.get_url(&format!("{request_url}/deliveryInfos")).await;
+    assert_eq!(
+        r.body["deliveryInfoList"]["deliveryInfo"][0]["deliveryStatus"],
+        json!("DeliveredToTerminal"),
+        "{:?}",
+        r.body
+    );
+    // The MMS and its attachment are still there.
+    let r = app.send(reqwest::Method::GET, messages, None).await;
+    let attachment = r.body["inboundMessageList"]["inboundMessage"][0]["inboundMMSMessage"]
+        ["attachment"][0]["link"]["href"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no attachment in {:?}", r.body))
+        .to_string();
+    let (status, _, bytes) = app.get_bytes(&attachment).await;
+    assert_eq!((status, bytes), (StatusCode::OK, photo));
+
+    let status = terminate(&mut restarted);
+    assert!(
+        status.success(),
+        "SIGTERM should drain and exit 0, got {status}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
