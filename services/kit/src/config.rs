@@ -30,6 +30,14 @@ pub struct Config {
     pub nats_url: Option<String>,
     /// Prefix of every bus subject and JetStream stream name; isolates suites sharing a NATS.
     pub bus_prefix: String,
+    /// Replicas of each JetStream stream, when this process creates it (1 to 5; at most the
+    /// number of NATS servers). An existing stream keeps its replicas.
+    pub bus_stream_replicas: usize,
+    /// Seconds after which a gRPC server closes a client's connection (GOAWAY; calls in
+    /// flight finish), so clients reconnect and spread over new replicas. 0: never.
+    pub grpc_max_connection_age_secs: u64,
+    /// Serve gRPC server reflection (grpc.reflection.v1) on each gRPC listener.
+    pub grpc_reflection: bool,
     /// gRPC endpoint of the call service, as the gateway dials it (distributed mode).
     pub call_grpc_url: String,
     /// gRPC endpoint of the messaging service, as the gateway dials it (distributed mode).
@@ -162,6 +170,9 @@ impl Default for Config {
             database_url: None,
             nats_url: None,
             bus_prefix: "parlay".into(),
+            bus_stream_replicas: 1,
+            grpc_max_connection_age_secs: 0,
+            grpc_reflection: false,
             call_grpc_url: "http://127.0.0.1:50051".into(),
             messaging_grpc_url: "http://127.0.0.1:50052".into(),
             log: "info".into(),
@@ -337,6 +348,9 @@ impl Config {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             return bad("bus_prefix may hold only letters, digits, '_' and '-'");
+        }
+        if !(1..=5).contains(&self.bus_stream_replicas) {
+            return bad("bus_stream_replicas must be between 1 and 5");
         }
         if self.call.max_participants == 0 {
             return bad("call.max_participants must be at least 1");
@@ -547,5 +561,28 @@ mod tests {
         assert!(err.to_string().contains("max_participants"), "{err}");
         let err = Config::load(None, env(&[("PARLAY_PUBLIC_URL", "ftp://x")])).unwrap_err();
         assert!(err.to_string().contains("public_url"), "{err}");
+        for replicas in ["0", "6"] {
+            let err = Config::load(None, env(&[("PARLAY_BUS_STREAM_REPLICAS", replicas)]))
+                .and_then(|c| c.validate().map(|()| c))
+                .unwrap_err();
+            assert!(err.to_string().contains("bus_stream_replicas"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_operators_grpc_and_bus_settings_are_read_from_the_environment() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("PARLAY_BUS_STREAM_REPLICAS", "3"),
+                ("PARLAY_GRPC_MAX_CONNECTION_AGE_SECS", "30"),
+                ("PARLAY_GRPC_REFLECTION", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.bus_stream_replicas, 3);
+        assert_eq!(c.grpc_max_connection_age_secs, 30);
+        assert!(c.grpc_reflection);
+        assert!(c.ignored_env.is_empty(), "{:?}", c.ignored_env);
     }
 }

@@ -2,6 +2,9 @@
 //! `x-parlay-app` metadata entry, the trace context in `traceparent`, and ParlayREST
 //! exceptions carried in the status details so the gateway renders the exact error body.
 
+mod metrics;
+
+pub use metrics::{GrpcMetrics, Measured};
 use parlay_proto::common::v1::Exception;
 use prost::Message;
 use tonic::{Code, Request, Status, metadata::MetadataValue};

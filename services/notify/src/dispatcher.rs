@@ -30,6 +30,9 @@ const QUESTION_MARGIN_SECS: u64 = 5;
 /// Longest sleep between two looks at the table.
 pub const MAX_IDLE: Duration = Duration::from_secs(1);
 
+/// How often `parlay_notify_pending` (jobs still to be delivered) is counted afresh.
+const COUNT_PENDING_EVERY: Duration = Duration::from_secs(5);
+
 /// Questions in flight at once, besides the `concurrency` ordinary deliveries. Each holds a
 /// connection for at most the attempt timeout; the bound keeps a burst of questions to an
 /// application that hangs within the file descriptors of one process.
@@ -57,7 +60,15 @@ impl Dispatcher {
         let mut inflight = JoinSet::new();
         let mut asking = JoinSet::new();
         let mut error_wait = Duration::from_millis(100);
+        let mut counted: Option<tokio::time::Instant> = None;
         while !shutdown.is_cancelled() {
+            if counted.is_none_or(|at| at.elapsed() >= COUNT_PENDING_EVERY) {
+                counted = Some(tokio::time::Instant::now());
+                match store::pending(&this.db).await {
+                    Ok(n) => metrics::gauge!("parlay_notify_pending").set(n as f64),
+                    Err(e) => tracing::warn!(error = %e, "could not count pending notifications"),
+                }
+            }
             let wait = match this.fill(&mut inflight, &mut asking, &shutdown).await {
                 Ok(wait) => {
                     error_wait = Duration::from_millis(100);

@@ -108,6 +108,15 @@ pub async fn claim(
     Ok(result.rows_affected == 1)
 }
 
+/// How many jobs are still to be delivered (pending, leased or not).
+pub async fn pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    job::Entity::find()
+        .filter(Column::Status.eq(Status::Pending))
+        .count(db)
+        .await
+}
+
 /// When the next unleased job (of `pool`, or of either) falls due, if any.
 pub async fn next_due(
     db: &DatabaseConnection,

@@ -11,6 +11,7 @@ use parlay_kit::{
     admin::{self, ReadyCheck},
     bus::{self, SharedBus},
     db,
+    grpc::GrpcMetrics,
 };
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -295,25 +296,20 @@ async fn spawn_call(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let call = parlay_call::CallService::start(config, db, bus, shutdown.clone()).await?;
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<parlay_proto::call::v1::third_party_call_server::ThirdPartyCallServer<parlay_call::CallGrpc>>()
-        .await;
     let notification = call.notification_grpc();
     let audio = call.audio_grpc();
-    for name in [
-        "parlay.call.v1.CallNotification",
-        "parlay.call.v1.AudioCall",
-    ] {
-        health_reporter
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
-    }
-    let router = tonic::transport::Server::builder()
-        .add_service(health)
-        .add_service(call.grpc())
-        .add_service(notification)
-        .add_service(audio);
+    let router = grpc_server(
+        config,
+        &[
+            "parlay.call.v1.ThirdPartyCall",
+            "parlay.call.v1.CallNotification",
+            "parlay.call.v1.AudioCall",
+        ],
+    )
+    .await?
+    .add_service(call.grpc())
+    .add_service(notification)
+    .add_service(audio);
     tasks.spawn(async move {
         router
             .serve_with_incoming_shutdown(
@@ -337,15 +333,8 @@ async fn spawn_messaging(
 ) -> anyhow::Result<()> {
     let messaging =
         parlay_messaging::MessagingService::start(config, db, bus, shutdown.clone()).await?;
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_service_status(
-            "parlay.messaging.v1.Messaging",
-            tonic_health::ServingStatus::Serving,
-        )
-        .await;
-    let router = tonic::transport::Server::builder()
-        .add_service(health)
+    let router = grpc_server(config, &["parlay.messaging.v1.Messaging"])
+        .await?
         .add_service(messaging.grpc());
     tasks.spawn(async move {
         router
@@ -358,6 +347,44 @@ async fn spawn_messaging(
         Ok(())
     });
     Ok(())
+}
+
+/// A gRPC server measured by [`GrpcMetrics`].
+type GrpcRouter = tonic::transport::server::Router<
+    tower::layer::util::Stack<GrpcMetrics, tower::layer::util::Identity>,
+>;
+
+/// A service's gRPC listener before its own APIs are added: RED metrics
+/// (`parlay_grpc_requests_total`, `parlay_grpc_request_duration_seconds`); gRPC health reporting each of
+/// `services` (fully qualified names) as serving; server reflection of those services and
+/// health when `grpc_reflection` is on; and connections closed after
+/// `grpc_max_connection_age_secs`, so clients spread over new replicas.
+async fn grpc_server(config: &Config, services: &[&str]) -> anyhow::Result<GrpcRouter> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in services {
+        reporter
+            .set_service_status(*name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
+    let mut server = tonic::transport::Server::builder().layer(GrpcMetrics);
+    if config.grpc_max_connection_age_secs > 0 {
+        server = server.max_connection_age(std::time::Duration::from_secs(
+            config.grpc_max_connection_age_secs,
+        ));
+    }
+    let reflection = if config.grpc_reflection {
+        let builder = services.iter().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(parlay_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name("grpc.health.v1.Health"),
+            |builder, name| builder.with_service_name(*name),
+        );
+        Some(builder.build_v1()?)
+    } else {
+        None
+    };
+    Ok(server.add_optional_service(reflection).add_service(health))
 }
 
 async fn serve_http(

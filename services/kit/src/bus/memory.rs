@@ -117,14 +117,23 @@ impl Bus for MemoryBus {
             ack_wait: spec.ack_wait,
             tx,
         };
+        let durable = group.durable.clone();
         {
             let mut groups = self.lock();
             // One member per group in process: a new member (a restarted service) takes over.
             groups.retain(|g| g.durable != group.durable);
             groups.push(group);
         }
-        Ok(Box::pin(stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|d| (d, rx))
+        Ok(Box::pin(stream::unfold(rx, move |mut rx| {
+            // Looked up on each delivery: the metrics recorder may be installed after the
+            // consumer started.
+            let durable = durable.clone();
+            async move {
+                let delivery = rx.recv().await?;
+                metrics::gauge!("parlay_bus_consumer_pending", "durable" => durable)
+                    .set(rx.len() as f64);
+                Some((delivery, rx))
+            }
         })))
     }
 

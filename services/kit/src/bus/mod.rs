@@ -7,6 +7,7 @@
 //! implementation adds it, so suites sharing a NATS server never see each other's traffic.
 
 mod memory;
+mod metered;
 mod nats;
 mod subject;
 
@@ -17,6 +18,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 
 pub use memory::MemoryBus;
+pub use metered::Metered;
 pub use nats::NatsBus;
 pub use subject::matches as subject_matches;
 
@@ -127,10 +129,13 @@ pub trait Bus: Send + Sync + 'static {
 pub type SharedBus = Arc<dyn Bus>;
 
 /// Connects the bus the configuration names: NATS JetStream when `nats_url` is set,
-/// otherwise a fresh in-process bus.
+/// otherwise a fresh in-process bus; either way [`Metered`].
 pub async fn connect(config: &crate::Config) -> Result<SharedBus, BusError> {
-    match &config.nats_url {
-        Some(url) => Ok(Arc::new(NatsBus::connect(url, &config.bus_prefix).await?)),
-        None => Ok(Arc::new(MemoryBus::new())),
-    }
+    let bus: SharedBus = match &config.nats_url {
+        Some(url) => {
+            Arc::new(NatsBus::connect(url, &config.bus_prefix, config.bus_stream_replicas).await?)
+        }
+        None => Arc::new(MemoryBus::new()),
+    };
+    Ok(Arc::new(Metered(bus)))
 }

@@ -29,8 +29,9 @@ pub struct NatsBus {
 }
 
 impl NatsBus {
-    /// Connects and makes sure the streams exist. Fails at once if NATS does not answer.
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, BusError> {
+    /// Connects and makes sure the streams exist (created with `replicas` replicas; an
+    /// existing stream keeps its own). Fails at once if NATS does not answer.
+    pub async fn connect(url: &str, prefix: &str, replicas: usize) -> Result<Self, BusError> {
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
             .name("parlay")
@@ -52,6 +53,7 @@ impl NatsBus {
                     max_age: Duration::from_secs(7 * 24 * 3600),
                     duplicate_window: Duration::from_secs(120),
                     storage: stream::StorageType::File,
+                    num_replicas: replicas,
                     ..Default::default()
                 })
                 .await
@@ -146,7 +148,12 @@ impl Bus for NatsBus {
                         return None;
                     }
                 };
-                let attempt = msg.info().map(|i| i.delivered as u64).unwrap_or(1);
+                let info = msg.info().ok();
+                let attempt = info.as_ref().map_or(1, |i| i.delivered as u64);
+                if let Some(i) = &info {
+                    metrics::gauge!("parlay_bus_consumer_pending", "durable" => durable.clone())
+                        .set(i.pending as f64);
+                }
                 let header = |name: &str| {
                     msg.headers
                         .as_ref()
