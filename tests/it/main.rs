@@ -4,10 +4,13 @@
 
 mod audiocall;
 mod callnotification;
+mod grpc;
 mod harness;
 mod malformed;
 mod messaging;
+mod metrics;
 mod netsim;
 mod process;
 mod receiver;
 mod thirdpartycall;
+mod traces;

@@ -21,9 +21,24 @@ static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
 /// Installs the process-wide subscriber once; later calls (tests) do nothing.
 pub fn init(default_filter: &str, service_name: &'static str) {
-    if PROVIDER.get().is_some() {
-        return;
-    }
+    install(default_filter, provider_builder(service_name));
+}
+
+/// [`init`] with every finished span also handed, as it ends, to `exporter` (a test's
+/// in-memory exporter, to see the spans a request made).
+pub fn init_with_exporter<E>(default_filter: &str, service_name: &'static str, exporter: E)
+where
+    E: opentelemetry_sdk::trace::SpanExporter + 'static,
+{
+    install(
+        default_filter,
+        provider_builder(service_name).with_simple_exporter(exporter),
+    );
+}
+
+/// A tracer provider naming the service, exporting over OTLP when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+fn provider_builder(service_name: &'static str) -> opentelemetry_sdk::trace::TracerProviderBuilder {
     let mut builder = SdkTracerProvider::builder().with_resource(
         opentelemetry_sdk::Resource::builder()
             .with_service_name(service_name)
@@ -37,6 +52,13 @@ pub fn init(default_filter: &str, service_name: &'static str) {
             Ok(exporter) => builder = builder.with_batch_exporter(exporter),
             Err(e) => eprintln!("parlay: OTLP exporter not started: {e}"),
         }
+    }
+    builder
+}
+
+fn install(default_filter: &str, builder: opentelemetry_sdk::trace::TracerProviderBuilder) {
+    if PROVIDER.get().is_some() {
+        return;
     }
     let provider = builder.build();
     let tracer = provider.tracer("parlay");

@@ -31,7 +31,8 @@ pub struct Request<'a> {
     pub content_type: &'a str,
     /// The job id, sent in the notification id header.
     pub notification_id: &'a str,
-    /// W3C trace context to send, if any.
+    /// The job's W3C trace context, sent when no span of this process is current (the
+    /// current one, a child of it, is sent otherwise).
     pub traceparent: Option<&'a str>,
     /// A shorter bound than the attempt timeout for this attempt (connect + answer), if any.
     pub timeout: Option<Duration>,
@@ -135,10 +136,12 @@ impl Sender {
                 };
             }
         }
+        // The attempt's own span (a child of the job's context) when tracing runs, so the
+        // application's span hangs under notify's delivery; else the job's stored context.
+        let traceparent =
+            parlay_kit::telemetry::current_traceparent().or(request.traceparent.map(str::to_owned));
         if self.send_traceparent
-            && let Some(tp) = request
-                .traceparent
-                .and_then(|t| HeaderValue::from_str(t).ok())
+            && let Some(tp) = traceparent.and_then(|t| HeaderValue::from_str(&t).ok())
         {
             builder = builder.header("traceparent", tp);
         }
