@@ -55,7 +55,7 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// The whole body, or 413 as soon as it grows past `limit`.
-async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {

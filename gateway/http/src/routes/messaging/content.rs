@@ -144,17 +144,7 @@ pub(super) async fn read_all(request: Request, limit: usize) -> Result<Vec<u8>, 
     if declares_more_than(request.headers(), limit) {
         return Err(ApiError::too_large());
     }
-    let mut stream = request.into_body().into_data_stream();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        // A body that breaks off mid-way is the client's problem, not ours.
-        let chunk = chunk.map_err(|_| ApiError::of("SVC0002", ["body"]))?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(ApiError::too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
+    crate::body::read_limited(request.into_body(), limit).await
 }
 
 /// Does `Content-Length` announce more than `limit` bytes?
