@@ -36,14 +36,19 @@ impl Bus for Metered {
     async fn consume(&self, spec: ConsumerSpec) -> Result<BoxStream<'static, Delivery>, BusError> {
         let durable = spec.durable.clone();
         let deliveries = self.0.consume(spec).await?;
-        Ok(Box::pin(deliveries.map(move |mut delivery| {
-            let inner = std::mem::replace(&mut delivery.acker, Box::new(Unsettled));
-            delivery.acker = Box::new(Counted {
-                inner,
-                durable: durable.clone(),
-            });
-            delivery
-        })))
+        Ok(Box::pin(deliveries.map(
+            move |Delivery {
+                      envelope,
+                      attempt,
+                      acker,
+                  }| {
+                let counted = Counted {
+                    inner: acker,
+                    durable: durable.clone(),
+                };
+                Delivery::new(envelope, attempt, Box::new(counted))
+            },
+        )))
     }
 
     async fn ready(&self) -> Result<(), BusError> {
@@ -71,12 +76,4 @@ impl Acker for Counted {
         .increment(1);
         self.inner.settle(ack).await;
     }
-}
-
-/// Stands in for an acker only while it is being swapped.
-struct Unsettled;
-
-#[async_trait]
-impl Acker for Unsettled {
-    async fn settle(self: Box<Self>, _: Ack) {}
 }
