@@ -15,10 +15,7 @@ use parlay_proto::{
     },
     messaging::v1::messaging_client::MessagingClient,
 };
-use tonic::{
-    Status,
-    transport::{Channel, Endpoint},
-};
+use tonic::{Status, transport::Channel};
 
 /// How long dialling a service may take before the call fails as unavailable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -43,15 +40,14 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// Lazily connecting channels (the gateway starts before the services answer).
+    /// Lazily connecting channels (the gateway starts before the services answer). Each
+    /// URL may be a comma-separated list of replicas, balanced here while they are healthy
+    /// ([`parlay_kit::grpc::channel`]).
     pub fn connect_lazy(
         call_url: &str,
         messaging_url: &str,
     ) -> Result<Upstreams, tonic::transport::Error> {
-        let channel = |url: &str| {
-            Endpoint::from_shared(url.to_owned())
-                .map(|e| e.connect_timeout(CONNECT_TIMEOUT).connect_lazy())
-        };
+        let channel = |url: &str| parlay_kit::grpc::channel::connect(url, CONNECT_TIMEOUT);
         let call = channel(call_url)?;
         let messaging = channel(messaging_url)?;
         Ok(Upstreams {

@@ -81,6 +81,10 @@ pub fn status(e: CoreError, session_id: &str) -> Status {
         }
         // The add handler answers replays itself; reaching here is a bug.
         CoreError::Domain(DomainError::Replay(_)) => Status::internal("unexpected replay"),
+        // Only network events are sequenced; no API call reaches here.
+        CoreError::Domain(e @ DomainError::EarlyLegEvent { .. }) => {
+            Status::unavailable(e.to_string())
+        }
         CoreError::Db(e) => grpc::internal("call store failed", &e),
         CoreError::Contended(_) => Status::unavailable("call session busy; retry"),
     }

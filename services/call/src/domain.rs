@@ -72,6 +72,8 @@ pub struct Participant {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub client_correlator: Option<String>,
+    /// The sequence number of the last network event applied to this leg (0: none yet).
+    pub sequence: u32,
 }
 
 impl Participant {
@@ -86,6 +88,7 @@ impl Participant {
             started_at: None,
             ended_at: None,
             client_correlator: None,
+            sequence: 0,
         }
     }
 
@@ -425,6 +428,9 @@ pub enum DomainError {
     Replay(String),
     #[error("clientCorrelator reused with a different participant")]
     CorrelatorReused(String),
+    /// A leg's network event arrived before the one preceding it: it must wait.
+    #[error("leg event {got} arrived before event {expected}")]
+    EarlyLegEvent { expected: u32, got: u32 },
 }
 
 impl Session {
@@ -486,6 +492,39 @@ impl Session {
         at: DateTime<Utc>,
     ) -> Vec<Effect> {
         self.apply_or_ask(participant_id, outcome, at, None, String::new())
+    }
+
+    /// Applies the network's report number `sequence` about one leg, in its leg's order: a
+    /// report already applied changes nothing, one whose predecessor has not been applied
+    /// yet is refused ([`DomainError::EarlyLegEvent`]: to be tried again). Sequence 0 is
+    /// applied as it comes. Otherwise as [`Session::apply_or_ask`].
+    pub fn apply_in_order(
+        &mut self,
+        participant_id: &str,
+        sequence: u32,
+        outcome: Outcome,
+        at: DateTime<Utc>,
+        ask: Option<Ask>,
+        decision_id: String,
+    ) -> Result<Vec<Effect>, DomainError> {
+        if sequence > 0
+            && let Some(p) = self
+                .participants
+                .iter_mut()
+                .find(|p| p.id == participant_id)
+        {
+            if sequence <= p.sequence {
+                return Ok(Vec::new());
+            }
+            if sequence > p.sequence + 1 {
+                return Err(DomainError::EarlyLegEvent {
+                    expected: p.sequence + 1,
+                    got: sequence,
+                });
+            }
+            p.sequence = sequence;
+        }
+        Ok(self.apply_or_ask(participant_id, outcome, at, ask, decision_id))
     }
 
     /// Applies a network report about one leg; when the called party of a network call

@@ -582,3 +582,48 @@ fn a_participant_added_to_an_answered_call_is_not_asked_about() {
     assert!(!fx.iter().any(|e| matches!(e, Effect::Ask { .. })));
     assert!(!s.terminated, "the answered call goes on");
 }
+
+#[test]
+fn a_legs_events_apply_in_their_order_whatever_order_they_arrive_in() {
+    let mut s = session(2);
+    s.start(Utc::now());
+    let now = Utc::now();
+    let apply = |s: &mut Session, seq, outcome| {
+        s.apply_in_order("p0", seq, outcome, now, None, String::new())
+    };
+    // The hang-up overtook the answer: refused until the answer is applied.
+    assert_eq!(
+        apply(&mut s, 2, Outcome::Disconnected),
+        Err(DomainError::EarlyLegEvent {
+            expected: 1,
+            got: 2
+        })
+    );
+    assert_eq!(s.participants[0].status, Status::Initial);
+    let fx = apply(&mut s, 1, Outcome::Answered).unwrap();
+    assert!(fx.contains(&Effect::Notify {
+        participant_id: "p0".into(),
+        event: Event::Answer
+    }));
+    assert_eq!(s.participants[0].sequence, 1);
+    // Applied once; a repeat changes nothing.
+    assert_eq!(apply(&mut s, 1, Outcome::Answered), Ok(Vec::new()));
+    let fx = apply(&mut s, 2, Outcome::Disconnected).unwrap();
+    assert!(fx.contains(&Effect::Notify {
+        participant_id: "p0".into(),
+        event: Event::Disconnected
+    }));
+    assert_eq!(s.participants[0].sequence, 2);
+    assert_eq!(apply(&mut s, 2, Outcome::Disconnected), Ok(Vec::new()));
+}
+
+#[test]
+fn unsequenced_leg_events_apply_as_they_come() {
+    let mut s = session(1);
+    s.start(Utc::now());
+    let fx = s
+        .apply_in_order("p0", 0, Outcome::Answered, Utc::now(), None, String::new())
+        .unwrap();
+    assert!(!fx.is_empty());
+    assert_eq!(s.participants[0].sequence, 0);
+}

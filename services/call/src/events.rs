@@ -135,13 +135,14 @@ async fn apply_leg(
     }
     let decision_id = new_id("nt");
     core.mutate(&event.call_session_id, None, Some(&event.event_id), |s| {
-        Ok(s.apply_or_ask(
+        s.apply_in_order(
             &event.participant_id,
+            event.sequence,
             outcome,
             at,
             ask.clone(),
             decision_id.clone(),
-        ))
+        )
     })
     .await?;
     Ok(())

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(CallTables),
             Box::new(NotificationTables),
             Box::new(crate::media::migration::MediaTables),
+            Box::new(LegSequence),
         ]
     }
 }
@@ -289,5 +290,40 @@ impl MigrationTrait for NotificationTables {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Each leg remembers the sequence number of the last network event applied to it, so its
+/// events apply in order even when two replicas receive them side by side.
+struct LegSequence;
+
+impl MigrationName for LegSequence {
+    fn name(&self) -> &str {
+        "m20261202_000005_call_leg_sequence"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for LegSequence {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("call_participants")
+                    .add_column(integer("leg_sequence").default(0))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("call_participants")
+                    .drop_column("leg_sequence")
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -38,6 +38,9 @@ pub struct Config {
     pub grpc_max_connection_age_secs: u64,
     /// Serve gRPC server reflection (grpc.reflection.v1) on each gRPC listener.
     pub grpc_reflection: bool,
+    /// At shutdown, milliseconds a gRPC server keeps serving after it reports NOT_SERVING
+    /// on its health service, so clients balancing over replicas stop sending to it first.
+    pub grpc_drain_ms: u64,
     /// gRPC endpoint of the call service, as the gateway dials it (distributed mode).
     pub call_grpc_url: String,
     /// gRPC endpoint of the messaging service, as the gateway dials it (distributed mode).
@@ -173,6 +176,7 @@ impl Default for Config {
             bus_stream_replicas: 1,
             grpc_max_connection_age_secs: 0,
             grpc_reflection: false,
+            grpc_drain_ms: 1000,
             call_grpc_url: "http://127.0.0.1:50051".into(),
             messaging_grpc_url: "http://127.0.0.1:50052".into(),
             log: "info".into(),

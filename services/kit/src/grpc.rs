@@ -2,6 +2,7 @@
 //! `x-parlay-app` metadata entry, the trace context in `traceparent`, and ParlayREST
 //! exceptions carried in the status details so the gateway renders the exact error body.
 
+pub mod channel;
 mod metrics;
 
 pub use metrics::{GrpcMetrics, Measured};

@@ -22,13 +22,19 @@ pub(crate) const INBOUND_SUBJECT: &str = "net.evt.msg.inbound";
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// A fresh event for one leg, stamped now.
+/// A fresh event for one leg, stamped now. A leg reports at most two things, in this
+/// order: its outcome (sequence 1), then, when it was answered, its hang-up (sequence 2).
 pub(crate) fn leg_event(
     call_session_id: &str,
     participant_id: &str,
     address: &str,
     outcome: LegOutcome,
 ) -> CallLegEvent {
+    let sequence = if outcome == LegOutcome::Disconnected {
+        2
+    } else {
+        1
+    };
     CallLegEvent {
         event_id: new_id("ev"),
         call_session_id: call_session_id.to_string(),
@@ -36,6 +42,7 @@ pub(crate) fn leg_event(
         address: address.to_string(),
         outcome: outcome.into(),
         occurred_at: Some(wire::timestamp(Utc::now())),
+        sequence,
     }
 }
 

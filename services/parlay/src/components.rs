@@ -129,6 +129,7 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
         bus.clone(),
         grpc_listener,
         shutdown.clone(),
+        std::time::Duration::ZERO,
     )
     .await?;
 
@@ -141,6 +142,7 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
         bus.clone(),
         messaging_listener,
         shutdown.clone(),
+        std::time::Duration::ZERO,
     )
     .await?;
 
@@ -232,6 +234,7 @@ pub async fn serve(
                 bus.clone(),
                 grpc,
                 shutdown.clone(),
+                std::time::Duration::from_millis(config.grpc_drain_ms),
             )
             .await?;
             (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
@@ -252,6 +255,7 @@ pub async fn serve(
                 bus.clone(),
                 grpc,
                 shutdown.clone(),
+                std::time::Duration::from_millis(config.grpc_drain_ms),
             )
             .await?;
             (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
@@ -294,11 +298,12 @@ async fn spawn_call(
     bus: SharedBus,
     listener: TcpListener,
     shutdown: CancellationToken,
+    drain: std::time::Duration,
 ) -> anyhow::Result<()> {
     let call = parlay_call::CallService::start(config, db, bus, shutdown.clone()).await?;
     let notification = call.notification_grpc();
     let audio = call.audio_grpc();
-    let router = grpc_server(
+    let (router, health) = grpc_server(
         config,
         &[
             "parlay.call.v1.ThirdPartyCall",
@@ -306,15 +311,16 @@ async fn spawn_call(
             "parlay.call.v1.AudioCall",
         ],
     )
-    .await?
-    .add_service(call.grpc())
-    .add_service(notification)
-    .add_service(audio);
+    .await?;
+    let router = router
+        .add_service(call.grpc())
+        .add_service(notification)
+        .add_service(audio);
     tasks.spawn(async move {
         router
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener),
-                shutdown.cancelled_owned(),
+                health.stopped(shutdown, drain),
             )
             .await?;
         call.join().await;
@@ -330,17 +336,17 @@ async fn spawn_messaging(
     bus: SharedBus,
     listener: TcpListener,
     shutdown: CancellationToken,
+    drain: std::time::Duration,
 ) -> anyhow::Result<()> {
     let messaging =
         parlay_messaging::MessagingService::start(config, db, bus, shutdown.clone()).await?;
-    let router = grpc_server(config, &["parlay.messaging.v1.Messaging"])
-        .await?
-        .add_service(messaging.grpc());
+    let (router, health) = grpc_server(config, &["parlay.messaging.v1.Messaging"]).await?;
+    let router = router.add_service(messaging.grpc());
     tasks.spawn(async move {
         router
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener),
-                shutdown.cancelled_owned(),
+                health.stopped(shutdown, drain),
             )
             .await?;
         messaging.join().await;
@@ -359,13 +365,20 @@ type GrpcRouter = tonic::transport::server::Router<
 /// `services` (fully qualified names) as serving; server reflection of those services and
 /// health when `grpc_reflection` is on; and connections closed after
 /// `grpc_max_connection_age_secs`, so clients spread over new replicas.
-async fn grpc_server(config: &Config, services: &[&str]) -> anyhow::Result<GrpcRouter> {
+async fn grpc_server(
+    config: &Config,
+    services: &[&str],
+) -> anyhow::Result<(GrpcRouter, HealthReporter)> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in services {
         reporter
             .set_service_status(*name, tonic_health::ServingStatus::Serving)
             .await;
     }
+    let reporter = HealthReporter {
+        reporter,
+        services: services.iter().map(|s| s.to_string()).collect(),
+    };
     let mut server = tonic::transport::Server::builder().layer(GrpcMetrics);
     if config.grpc_max_connection_age_secs > 0 {
         server = server.max_connection_age(std::time::Duration::from_secs(
@@ -384,7 +397,31 @@ async fn grpc_server(config: &Config, services: &[&str]) -> anyhow::Result<GrpcR
     } else {
         None
     };
-    Ok(server.add_optional_service(reflection).add_service(health))
+    Ok((
+        server.add_optional_service(reflection).add_service(health),
+        reporter,
+    ))
+}
+
+/// The health service's side of a gRPC server, for a graceful stop.
+struct HealthReporter {
+    reporter: tonic_health::server::HealthReporter,
+    services: Vec<String>,
+}
+
+impl HealthReporter {
+    /// Resolves when the server should close: at `shutdown`, once the server and each of
+    /// its services report NOT_SERVING and `drain` has passed, so clients balancing over
+    /// replicas have moved away (calls arriving meanwhile are still served).
+    async fn stopped(self, shutdown: CancellationToken, drain: std::time::Duration) {
+        shutdown.cancelled().await;
+        let not_serving = tonic_health::ServingStatus::NotServing;
+        self.reporter.set_service_status("", not_serving).await;
+        for name in &self.services {
+            self.reporter.set_service_status(name, not_serving).await;
+        }
+        tokio::time::sleep(drain).await;
+    }
 }
 
 async fn serve_http(

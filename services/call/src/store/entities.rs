@@ -50,6 +50,8 @@ pub mod participant {
         pub client_correlator: Option<String>,
         pub started_at: Option<ChronoDateTimeUtc>,
         pub ended_at: Option<ChronoDateTimeUtc>,
+        /// The sequence number of the last network event applied to the leg (0: none).
+        pub leg_sequence: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -313,6 +313,7 @@ fn to_row(session_id: &str, position: usize, p: &Participant) -> participant::Mo
         client_correlator: p.client_correlator.clone(),
         started_at: p.started_at,
         ended_at: p.ended_at,
+        leg_sequence: i32::try_from(p.sequence).unwrap_or(i32::MAX),
     }
 }
 
@@ -334,6 +335,7 @@ fn to_domain(row: participant::Model) -> Participant {
         started_at: row.started_at,
         ended_at: row.ended_at,
         client_correlator: row.client_correlator,
+        sequence: u32::try_from(row.leg_sequence).unwrap_or(0),
     }
 }
 

@@ -228,6 +228,7 @@ async fn network(
                     address: cmd.address.clone(),
                     outcome: LegOutcome::Answered as i32,
                     occurred_at: Some(wire::timestamp(chrono::Utc::now())),
+                    sequence: 1,
                 };
                 tokio::spawn(async move {
                     publish_event(&*bus, "net.evt.call.leg", event.event_id.clone(), &event).await;
