@@ -12,5 +12,6 @@ mod metrics;
 mod netsim;
 mod process;
 mod receiver;
+mod rehearsal;
 mod thirdpartycall;
 mod traces;

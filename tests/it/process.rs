@@ -17,7 +17,7 @@ use crate::{
     receiver::{Answer as Plan, Receiver},
 };
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -25,7 +25,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn node() -> Command {
+pub(crate) fn node() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_parlay-e2e-node"));
     c.stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -55,7 +55,7 @@ fn embedded(dir: &Path, http: u16, admin: u16) -> Child {
         .unwrap()
 }
 
-async fn ready(admin: u16) {
+pub(crate) async fn ready(admin: u16) {
     let http = reqwest::Client::new();
     eventually("the child process is ready", 30, || {
         let http = http.clone();
@@ -71,12 +71,12 @@ async fn ready(admin: u16) {
     .await;
 }
 
-fn kill(child: &mut Child) {
+pub(crate) fn kill(child: &mut Child) {
     child.kill().unwrap();
     child.wait().unwrap();
 }
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -6,7 +6,7 @@
 //! | `NotFound` | 404 | the status's exception if it carries one, else SVC0002 [path id name] |
 //! | `NotFound` on a `POST` to a collection ([`ApiError::from_body_status`]) | 400 (403 for POL) | the status's exception, else SVC0002 [body field] |
 //! | carries an exception (`exception_of`) | 400 for SVC ids, 403 for POL ids | that exception |
-//! | `Unavailable`, `DeadlineExceeded` (also the gateway's own upstream timeout) | 503 + `Retry-After: 1` | SVC0001 ["service temporarily unavailable"] |
+//! | `Unavailable`, `DeadlineExceeded` (also the gateway's own upstream timeout); `Cancelled`, or `Unknown` from the transport (a replica died with the call in flight) | 503 + `Retry-After: 1` | SVC0001 ["service temporarily unavailable"] |
 //! | anything else | 500 | SVC0001 ["internal error"]; the status is logged once, here |
 //!
 //! Internal details (status messages, database errors) are logged, never sent.
@@ -99,7 +99,13 @@ impl ApiError {
             (Code::NotFound, Some(error)) => ApiError::Exception(StatusCode::NOT_FOUND, error),
             (Code::NotFound, None) => ApiError::not_found(path_id),
             (_, Some(error)) => ApiError::request(error),
-            (Code::Unavailable | Code::DeadlineExceeded, None) => {
+            (Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled, None) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "service unavailable");
+                ApiError::Unavailable
+            }
+            // The connection broke under the call (tonic keeps the transport error as the
+            // source); a service's own Unknown has none.
+            (Code::Unknown, None) if std::error::Error::source(status).is_some() => {
                 tracing::warn!(code = ?status.code(), message = status.message(), "service unavailable");
                 ApiError::Unavailable
             }

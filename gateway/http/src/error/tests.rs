@@ -202,3 +202,19 @@ async fn not_found_on_a_create_is_about_the_body() {
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn a_call_cut_off_by_a_dying_replica_is_503_but_a_services_own_unknown_is_500() {
+    let cut = tonic::Status::from_error(Box::new(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "connection reset",
+    )));
+    assert_eq!(cut.code(), tonic::Code::Unknown);
+    for status in [cut, tonic::Status::cancelled("stream reset")] {
+        let (code, headers, _) = render(ApiError::from_status(&status, "id")).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{status:?}");
+        assert_eq!(headers[header::RETRY_AFTER], "1");
+    }
+    let (code, _, _) = render(ApiError::from_status(&tonic::Status::unknown("bug"), "id")).await;
+    assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR);
+}

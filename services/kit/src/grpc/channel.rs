@@ -70,8 +70,9 @@ async fn watch(key: usize, endpoint: Endpoint, changes: Sender<Change<usize, End
     }
 }
 
-/// Follows one health stream of the replica until it breaks, inserting the replica when it
-/// reports SERVING and removing it otherwise. Err: the channel is gone.
+/// Follows one health stream of the replica while it reports SERVING, inserting the
+/// replica into the rotation; returns when the stream breaks or reports anything else (the
+/// caller then removes the replica). Err: the channel is gone.
 async fn follow(
     endpoint: &Endpoint,
     key: usize,
@@ -92,19 +93,20 @@ async fn follow(
     };
     let mut stream = stream.into_inner();
     while let Ok(Some(reply)) = stream.message().await {
-        let serving = reply.status() == ServingStatus::Serving;
-        if serving == *in_rotation {
-            continue;
+        if reply.status() != ServingStatus::Serving {
+            // Let go of the stream: a server draining for shutdown waits for its streams to
+            // end. The caller asks again shortly, and finds the replica back or gone.
+            tracing::info!(replica = %endpoint.uri(), "gRPC replica is not serving");
+            return Ok(());
         }
-        *in_rotation = serving;
-        let change = if serving {
+        if !*in_rotation {
+            *in_rotation = true;
             tracing::info!(replica = %endpoint.uri(), "gRPC replica joined the rotation");
-            Change::Insert(key, endpoint.clone())
-        } else {
-            tracing::info!(replica = %endpoint.uri(), "gRPC replica is not serving; out of the rotation");
-            Change::Remove(key)
-        };
-        changes.send(change).await.map_err(|_| ())?;
+            changes
+                .send(Change::Insert(key, endpoint.clone()))
+                .await
+                .map_err(|_| ())?;
+        }
     }
     Ok(())
 }
