@@ -16,9 +16,11 @@ use crate::{
 
 mod attributes;
 mod sharing;
+mod sources;
 
 use attributes::*;
 use sharing::*;
+use sources::*;
 
 both_modes!(
     an_invitation_reaches_the_watchers_and_accepting_it_shares_presence_both_ways,
@@ -30,6 +32,8 @@ both_modes!(
     the_note_is_set_read_replaced_and_deleted,
     icon_links_and_location_are_published,
     bad_attributes_are_refused_and_change_nothing,
+    hyper_availability_is_switched_on_and_off_and_expires_without_delete,
+    service_capabilities_are_seen_by_a_watcher,
 );
 
 pub fn person_path(user: &str, name: &str) -> String {

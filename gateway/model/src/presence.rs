@@ -139,6 +139,81 @@ root!(StatusIconBody, status_icon, "statusIcon", StatusIcon);
 root!(LinkListBody, link_list, "linkList", LinkList);
 root!(LocationBody, location, "location", Location);
 
+/// RCS hyper-availability (§2.2): `basic` is `open` ("reach me now") or `closed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OverridingWillingness {
+    pub basic: String,
+    #[serde(
+        default,
+        with = "crate::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// An RCS service capability (chat, file transfer, …) advertised through presence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceCapability {
+    pub service_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `open` or `closed`.
+    pub status: String,
+}
+
+/// The person part of a temporary presence source: hyper-availability only.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourcePerson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overriding_willingness: Option<OverridingWillingness>,
+}
+
+/// `presenceSource` (§2.2): a temporary source with its granted `duration` and `expiry`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PresenceSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<SourcePerson>,
+    #[serde(
+        default,
+        deserialize_with = "tolerant::one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub service_capabilities: Vec<ServiceCapability>,
+    #[serde(
+        default,
+        deserialize_with = "tolerant::option_string_or_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub duration: Option<i64>,
+    /// Set by the server: ignored on input.
+    #[serde(
+        default,
+        with = "crate::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiry: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_correlator: Option<String>,
+    /// On a refresh it must name the source refreshed (else SVC0222).
+    #[serde(
+        rename = "resourceURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_url: Option<String>,
+}
+
+root!(
+    PresenceSourceBody,
+    presence_source,
+    "presenceSource",
+    PresenceSource
+);
+
 /// The person part of a contact's presence (§2.6).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -151,6 +226,8 @@ pub struct Person {
     pub link_list: Option<LinkList>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overriding_willingness: Option<OverridingWillingness>,
 }
 
 /// `presenceContact`: a presentity's presence as a watcher sees it.
@@ -160,6 +237,9 @@ pub struct PresenceContact {
     pub presentity_user_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<Person>,
+    /// "Who can I invite": what the presentity's devices can do now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_capabilities: Vec<ServiceCapability>,
     #[serde(
         default,
         with = "crate::timestamp",
@@ -330,6 +410,14 @@ pub mod urls {
             user_id,
             &["presenceSource", "persistent", "person", name],
         )
+    }
+
+    pub fn sources(root: &str, user_id: &str) -> String {
+        user(root, user_id, &["presenceSource"])
+    }
+
+    pub fn source(root: &str, user_id: &str, id: &str) -> String {
+        user(root, user_id, &["presenceSource", id])
     }
 
     pub fn contact(root: &str, user_id: &str, presentity: &str) -> String {

@@ -141,6 +141,11 @@ pub struct PresenceConfig {
     pub max_notes: usize,
     /// Most links in a `linkList` (POL0260 beyond).
     pub max_links: usize,
+    /// Most live temporary presence sources of one user (POL0260 beyond).
+    pub max_sources: usize,
+    /// Longest lifetime of a temporary presence source in seconds; also the lifetime
+    /// granted when the request names no `duration`.
+    pub max_source_secs: u64,
     /// Longest lifetime of a watchers or presence-list subscription in seconds; also the
     /// lifetime granted when the request names no `duration`.
     pub max_subscription_secs: u64,
@@ -279,6 +284,8 @@ impl Default for PresenceConfig {
             notify_interval_ms: 5_000,
             max_notes: 10,
             max_links: 20,
+            max_sources: 10,
+            max_source_secs: 24 * 3600,
             max_subscription_secs: 30 * 24 * 3600,
         }
     }
@@ -441,9 +448,13 @@ impl Config {
         if self.presence.max_notes == 0
             || self.presence.max_links == 0
             || self.presence.max_subscription_secs == 0
+            || self.presence.max_sources == 0
+            || self.presence.max_source_secs == 0
         {
-            return bad("presence.max_notes, presence.max_links and \
-                 presence.max_subscription_secs must be positive");
+            return bad(
+                "presence.max_notes, presence.max_links, presence.max_sources, \
+                 presence.max_source_secs and presence.max_subscription_secs must be positive",
+            );
         }
         if self.addresslist.max_members == 0 || self.addresslist.max_lists < 2 {
             return bad(

@@ -7,8 +7,7 @@ use parlay_kit::db::begin_write;
 use parlay_proto::presence::v1::{self as pb, attribute::Value};
 use prost::Message;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
 };
 use sha2::{Digest, Sha256};
 
@@ -67,24 +66,19 @@ fn etag(icon: &pb::StatusIcon, now: DateTime<Utc>) -> String {
     hex::encode(&h.finalize()[..6])
 }
 
-async fn touch<C: ConnectionTrait>(db: &C, user: &str, now: DateTime<Utc>) -> Result<()> {
-    let row = presentity::Model {
-        user_id: user.to_string(),
-        updated_at: now,
-    };
-    if presentity::Entity::find_by_id(user.to_string())
-        .one(db)
-        .await?
-        .is_some()
-    {
-        presentity::Entity::update(row.into_active_model().reset_all())
-            .exec(db)
-            .await?;
-    } else {
-        presentity::Entity::insert(row.into_active_model())
-            .exec_without_returning(db)
-            .await?;
-    }
+pub async fn touch<C: ConnectionTrait>(db: &C, user: &str, now: DateTime<Utc>) -> Result<()> {
+    // An upsert: two first changes of one user at once must not collide.
+    presentity::Entity::insert(presentity::ActiveModel {
+        user_id: Set(user.to_string()),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(presentity::Column::UserId)
+            .update_column(presentity::Column::UpdatedAt)
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
     Ok(())
 }
 
@@ -182,6 +176,9 @@ pub async fn person<C: ConnectionTrait>(
             None => {}
         }
     }
+    let (willingness, _) =
+        crate::sources::union(&crate::sources::live(db, user, Utc::now()).await?);
+    person.overriding_willingness = willingness;
     let updated = presentity::Entity::find_by_id(user.to_string())
         .one(db)
         .await?

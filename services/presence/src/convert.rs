@@ -61,6 +61,22 @@ pub fn person(p: &pb::Person) -> Option<m::Person> {
         status_icon: p.status_icon.as_ref().map(status_icon),
         link_list: p.link_list.as_ref().map(link_list),
         location: p.location.as_ref().map(location),
+        overriding_willingness: p.overriding_willingness.as_ref().map(willingness),
     };
     (person != m::Person::default()).then_some(person)
+}
+
+pub fn willingness(w: &pb::OverridingWillingness) -> m::OverridingWillingness {
+    m::OverridingWillingness {
+        basic: w.basic.clone(),
+        until: w.until.as_ref().map(parlay_kit::wire::time),
+    }
+}
+
+pub fn capability(c: &pb::ServiceCapability) -> m::ServiceCapability {
+    m::ServiceCapability {
+        service_id: c.service_id.clone(),
+        version: c.version.clone(),
+        status: c.status.clone(),
+    }
 }

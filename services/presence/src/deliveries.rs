@@ -12,8 +12,9 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use parlay_kit::db::begin_write;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, OnConflict},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +30,12 @@ pub const KIND_LIST: &str = "list";
 pub const KIND_WATCHERS: &str = "watchers";
 
 /// Makes a notification of `presentity` due to subscription `sub` (see the module docs).
+///
+/// Concurrency: the row is created if missing (`ON CONFLICT DO NOTHING`), else read under
+/// a row lock (`FOR UPDATE` on PostgreSQL; SQLite serialises writers anyway), so a change
+/// committed while the flusher is sending the previous state waits for that send to commit
+/// and then makes the next one due, instead of reading the row as still due and adding
+/// nothing.
 pub async fn schedule<C: ConnectionTrait>(
     db: &C,
     core: &Core,
@@ -36,18 +43,31 @@ pub async fn schedule<C: ConnectionTrait>(
     presentity: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let key = (sub.to_string(), presentity.to_string());
-    match delivery::Entity::find_by_id(key).one(db).await? {
-        None => {
-            delivery::Entity::insert(delivery::ActiveModel {
-                subscription_id: Set(sub.to_string()),
-                presentity: Set(presentity.to_string()),
-                last_sent_at: Set(None),
-                due_at: Set(Some(now)),
-            })
-            .exec_without_returning(db)
-            .await?;
-        }
+    let inserted = delivery::Entity::insert(delivery::ActiveModel {
+        subscription_id: Set(sub.to_string()),
+        presentity: Set(presentity.to_string()),
+        last_sent_at: Set(None),
+        due_at: Set(Some(now)),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            delivery::Column::SubscriptionId,
+            delivery::Column::Presentity,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if inserted == 1 {
+        return Ok(());
+    }
+    let mut select = delivery::Entity::find_by_id((sub.to_string(), presentity.to_string()));
+    if db.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    match select.one(db).await? {
+        None => {}
         Some(row) if row.due_at.is_some() => {}
         Some(row) => {
             let due = domain::due_at(now, row.last_sent_at, core.interval());

@@ -160,3 +160,26 @@ pub mod delivery {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod source {
+    //! `presence_sources`: a temporary presence source of a user, as a protobuf
+    //! `PresenceSource`, live until `expires_at`.
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "presence_sources")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub user_id: String,
+        pub value: Vec<u8>,
+        pub client_correlator: Option<String>,
+        pub expires_at: ChronoDateTimeUtc,
+        pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -13,7 +13,7 @@ use crate::{
     core::Core,
     deliveries::{KIND_LIST, KIND_WATCHERS},
     error::Error,
-    relations, subscriptions,
+    relations, sources, subscriptions,
 };
 
 pub struct PresenceGrpc {
@@ -73,6 +73,50 @@ impl Presence for PresenceGrpc {
     async fn delete_attribute(&self, request: Request<pb::AttributeRef>) -> Reply<pb::Empty> {
         call("DeleteAttribute", request, |_, r| async move {
             attributes::delete(&self.core, user(&r.user_id)?, r.kind()).await?;
+            Ok(pb::Empty {})
+        })
+        .await
+    }
+
+    async fn create_presence_source(
+        &self,
+        request: Request<pb::CreateSourceRequest>,
+    ) -> Reply<pb::CreateSourceResponse> {
+        call("CreatePresenceSource", request, |_, r| async move {
+            user(&r.user_id)?;
+            let (source, created) = sources::create(&self.core, r).await?;
+            Ok(pb::CreateSourceResponse {
+                source: Some(source),
+                created,
+            })
+        })
+        .await
+    }
+
+    async fn get_presence_source(
+        &self,
+        request: Request<pb::SourceRef>,
+    ) -> Reply<pb::PresenceSource> {
+        call("GetPresenceSource", request, |_, r| async move {
+            sources::get(&self.core, user(&r.user_id)?, &r.presence_source_id).await
+        })
+        .await
+    }
+
+    async fn refresh_presence_source(
+        &self,
+        request: Request<pb::CreateSourceRequest>,
+    ) -> Reply<pb::PresenceSource> {
+        call("RefreshPresenceSource", request, |_, r| async move {
+            user(&r.user_id)?;
+            sources::refresh(&self.core, r).await
+        })
+        .await
+    }
+
+    async fn delete_presence_source(&self, request: Request<pb::SourceRef>) -> Reply<pb::Empty> {
+        call("DeletePresenceSource", request, |_, r| async move {
+            sources::delete(&self.core, user(&r.user_id)?, &r.presence_source_id).await?;
             Ok(pb::Empty {})
         })
         .await

@@ -25,6 +25,7 @@ mod grpc;
 mod migration;
 mod notifications;
 mod relations;
+mod sources;
 mod subscriptions;
 
 use std::{sync::Arc, time::Duration};
@@ -67,6 +68,7 @@ impl PresenceService {
         let mut tasks = JoinSet::new();
         tasks.spawn(outbox::Relay::new(db, bus, waker).run(shutdown.clone()));
         tasks.spawn(deliveries::run(core.clone(), shutdown.clone()));
+        tasks.spawn(sources::run(core.clone(), shutdown.clone()));
         tasks.spawn(janitor(core.clone(), shutdown));
         Ok(Self { core, tasks })
     }

@@ -37,7 +37,8 @@ fn index(name: &str, table: &'static str, cols: &[&'static str]) -> IndexCreateS
     index.to_owned()
 }
 
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
+    "presence_sources",
     "presence_deliveries",
     "presence_subscriptions",
     "presence_watchers",
@@ -62,6 +63,34 @@ impl MigrationTrait for PresenceTables {
                     .primary_key(Index::create().col("user_id").col("kind"))
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("presence_sources")
+                    .if_not_exists()
+                    .col(string("id").primary_key())
+                    .col(string("user_id"))
+                    .col(blob("value"))
+                    .col(string_null("client_correlator"))
+                    .col(timestamp_with_time_zone("expires_at"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "presence_sources_user",
+                "presence_sources",
+                &["user_id", "expires_at"],
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "presence_sources_expiry",
+                "presence_sources",
+                &["expires_at"],
+            ))
             .await?;
         manager
             .create_table(

@@ -104,10 +104,13 @@ pub async fn watcher_jobs<C: ConnectionTrait>(
 /// `presentity`'s current presence.
 pub async fn contact<C: ConnectionTrait>(db: &C, presentity: &str) -> Result<pb::PresenceContact> {
     let (person, updated) = attributes::person(db, presentity).await?;
+    let (_, service_capabilities) =
+        crate::sources::union(&crate::sources::live(db, presentity, Utc::now()).await?);
     Ok(pb::PresenceContact {
         presentity_user_id: presentity.to_string(),
         person: Some(person),
         last_updated: updated.map(wire::timestamp),
+        service_capabilities,
     })
 }
 
@@ -124,6 +127,11 @@ pub fn presence_job(
             presence_contact: vec![m::PresenceContact {
                 presentity_user_id: contact.presentity_user_id.clone(),
                 person: contact.person.as_ref().and_then(convert::person),
+                service_capabilities: contact
+                    .service_capabilities
+                    .iter()
+                    .map(convert::capability)
+                    .collect(),
                 last_updated: contact.last_updated.as_ref().map(wire::time),
                 resource_url: Some(urls::contact(
                     &root,

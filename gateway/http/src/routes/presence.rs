@@ -4,6 +4,8 @@
 //! | resource | methods |
 //! |---|---|
 //! | `{userId}/presenceSource/persistent/person/{noteList,statusIcon,linkList,location}` | PUT, GET, DELETE |
+//! | `{userId}/presenceSource` | POST (temporary source) |
+//! | `{userId}/presenceSource/{presenceSourceId}` | GET, PUT (refresh), DELETE |
 //! | `{userId}/presenceContact/{presentityUserId}` | GET |
 //! | `{userId}/presenceContactList/{contactListId}` | GET |
 //! | `{userId}/watchers` | GET |
@@ -34,6 +36,7 @@ use crate::{
 
 mod attributes;
 mod contacts;
+mod sources;
 mod subscriptions;
 
 type Client = PresenceClient<Channel>;
@@ -83,6 +86,19 @@ pub(crate) fn routes(base: &str) -> Router<AppState> {
                 get(read::<Location>)
                     .put(write::<Location>)
                     .delete(del::<Location>),
+                "GET, PUT, DELETE",
+            ),
+        )
+        .route(
+            &format!("{user}/presenceSource"),
+            only(post(sources::create), "POST"),
+        )
+        .route(
+            &format!("{user}/presenceSource/{{presenceSourceId}}"),
+            only(
+                get(sources::read)
+                    .put(sources::refresh)
+                    .delete(sources::delete),
                 "GET, PUT, DELETE",
             ),
         )

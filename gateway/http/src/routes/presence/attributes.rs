@@ -298,6 +298,10 @@ pub(super) fn person_json(_root: &str, p: pb::Person) -> Option<m::Person> {
         status_icon: p.status_icon.as_ref().map(status_icon_json),
         link_list: p.link_list.as_ref().map(link_list_json),
         location: p.location.as_ref().map(location_json),
+        overriding_willingness: p
+            .overriding_willingness
+            .as_ref()
+            .map(super::sources::willingness_json),
     };
     (person != m::Person::default()).then_some(person)
 }

@@ -24,6 +24,11 @@ pub(super) fn contact_json(
     parlay_model::presence::PresenceContact {
         resource_url: Some(urls::contact(root, path_user, &c.presentity_user_id)),
         person: c.person.and_then(|p| attributes::person_json(root, p)),
+        service_capabilities: c
+            .service_capabilities
+            .iter()
+            .map(super::sources::capability_json)
+            .collect(),
         last_updated: c.last_updated.as_ref().map(parlay_kit::wire::time),
         presentity_user_id: c.presentity_user_id,
     }
