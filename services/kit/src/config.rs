@@ -141,6 +141,10 @@ pub struct PresenceConfig {
     pub max_notes: usize,
     /// Most links in a `linkList` (POL0260 beyond).
     pub max_links: usize,
+    /// Largest content file (a status icon's image), in bytes (413 beyond).
+    pub max_content_bytes: usize,
+    /// Most content files of one user (POL0260 beyond).
+    pub max_content_files: usize,
     /// Most live temporary presence sources of one user (POL0260 beyond).
     pub max_sources: usize,
     /// Longest lifetime of a temporary presence source in seconds; also the lifetime
@@ -284,6 +288,8 @@ impl Default for PresenceConfig {
             notify_interval_ms: 5_000,
             max_notes: 10,
             max_links: 20,
+            max_content_bytes: 256 * 1024,
+            max_content_files: 10,
             max_sources: 10,
             max_source_secs: 24 * 3600,
             max_subscription_secs: 30 * 24 * 3600,
@@ -449,6 +455,8 @@ impl Config {
             || self.presence.max_links == 0
             || self.presence.max_subscription_secs == 0
             || self.presence.max_sources == 0
+            || self.presence.max_content_bytes == 0
+            || self.presence.max_content_files == 0
             || self.presence.max_source_secs == 0
         {
             return bad(

@@ -92,7 +92,18 @@ pub async fn put(
     check(core, &value)?;
     let now = Utc::now();
     if let Value::StatusIcon(icon) = &mut value {
-        icon.etag = Some(etag(icon, now));
+        match icon.content_file.clone() {
+            // The icon shows the user's uploaded file: its type, size and version.
+            Some(name) => {
+                let file = crate::content::find(&core.db, user, &name)
+                    .await?
+                    .ok_or(Error::Invalid("url"))?;
+                icon.content_type = Some(file.content_type);
+                icon.file_size = Some(file.data.len() as u64);
+                icon.etag = Some(file.etag);
+            }
+            None => icon.etag = Some(etag(icon, now)),
+        }
     }
     let kind = kind_of(&value);
     let stored = pb::Attribute { value: Some(value) };

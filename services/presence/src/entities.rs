@@ -183,3 +183,26 @@ pub mod source {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod content {
+    //! `presence_content`: a user's uploaded file (a status icon's image).
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "presence_content")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub file_name: String,
+        pub content_type: String,
+        pub data: Vec<u8>,
+        pub etag: String,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::{
-    attributes, contacts,
+    attributes, contacts, content,
     core::Core,
     deliveries::{KIND_LIST, KIND_WATCHERS},
     error::Error,
@@ -117,6 +117,31 @@ impl Presence for PresenceGrpc {
     async fn delete_presence_source(&self, request: Request<pb::SourceRef>) -> Reply<pb::Empty> {
         call("DeletePresenceSource", request, |_, r| async move {
             sources::delete(&self.core, user(&r.user_id)?, &r.presence_source_id).await?;
+            Ok(pb::Empty {})
+        })
+        .await
+    }
+
+    async fn put_content(
+        &self,
+        request: Request<pb::PutContentRequest>,
+    ) -> Reply<pb::PutContentResponse> {
+        call("PutContent", request, |_, r| async move {
+            content::put(&self.core, r).await
+        })
+        .await
+    }
+
+    async fn get_content(&self, request: Request<pb::ContentRef>) -> Reply<pb::Content> {
+        call("GetContent", request, |_, r| async move {
+            content::get(&self.core, &r).await
+        })
+        .await
+    }
+
+    async fn delete_content(&self, request: Request<pb::ContentRef>) -> Reply<pb::Empty> {
+        call("DeleteContent", request, |_, r| async move {
+            content::delete(&self.core, &r).await?;
             Ok(pb::Empty {})
         })
         .await

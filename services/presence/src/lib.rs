@@ -15,6 +15,7 @@
 
 mod attributes;
 mod contacts;
+mod content;
 mod convert;
 mod core;
 mod deliveries;

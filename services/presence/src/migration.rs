@@ -37,7 +37,8 @@ fn index(name: &str, table: &'static str, cols: &[&'static str]) -> IndexCreateS
     index.to_owned()
 }
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
+    "presence_content",
     "presence_sources",
     "presence_deliveries",
     "presence_subscriptions",
@@ -61,6 +62,21 @@ impl MigrationTrait for PresenceTables {
                     .col(blob("value"))
                     .col(timestamp_with_time_zone("updated_at"))
                     .primary_key(Index::create().col("user_id").col("kind"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("presence_content")
+                    .if_not_exists()
+                    .col(string("user_id"))
+                    .col(string("file_name"))
+                    .col(string("content_type"))
+                    .col(blob("data"))
+                    .col(string("etag"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .primary_key(Index::create().col("user_id").col("file_name"))
                     .to_owned(),
             )
             .await?;

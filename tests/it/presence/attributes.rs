@@ -5,7 +5,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::{person_path, three};
-use crate::harness::{Mode, unique_tel};
+use crate::{
+    harness::{Mode, unique_tel},
+    messaging::enc,
+};
 
 pub async fn the_note_is_set_read_replaced_and_deleted(mode: Mode) {
     let t = three(mode).await;
@@ -58,27 +61,64 @@ pub async fn the_note_is_set_read_replaced_and_deleted(mode: Mode) {
 pub async fn icon_links_and_location_are_published(mode: Mode) {
     let t = three(mode).await;
     let (app, a) = (&t.app, &t.a);
+    // Upload an image, point the icon at it.
+    let content = format!("/presence/{}/content/me.png", enc(a));
+    let png = b"\x89PNG\r\n\x1a\nfake image bytes".to_vec();
+    let up = app
+        .raw(Method::PUT, &content, "image/png", png.clone())
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{:?}", up.body);
+    let content_url = app.url(&content);
+    assert_eq!(up.header("location"), content_url);
+    let gif = app
+        .raw(
+            Method::PUT,
+            &format!("/presence/{}/content/x.bmp", enc(a)),
+            "image/bmp",
+            vec![1, 2],
+        )
+        .await;
+    assert_eq!(
+        (gif.status, gif.exception().0),
+        (StatusCode::FORBIDDEN, "POL0011")
+    );
+    let big = app
+        .raw(Method::PUT, &content, "image/png", vec![0; 300 * 1024])
+        .await;
+    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
     let icon = person_path(a, "statusIcon");
     let put = app
         .send(
             Method::PUT,
             &icon,
-            Some(json!({"statusIcon": {"url": "http://img.example.com/me.png", "contentType": "image/png", "fileSize": 5120}})),
+            Some(json!({"statusIcon": {"url": content_url}})),
         )
         .await;
     assert_eq!(put.status, StatusCode::CREATED, "{:?}", put.body);
+    assert_eq!(put.body["statusIcon"]["contentType"], "image/png");
+    assert_eq!(put.body["statusIcon"]["fileSize"], png.len());
     let etag = put.body["statusIcon"]["etag"].as_str().unwrap().to_string();
-    assert_eq!(put.body["statusIcon"]["fileSize"], 5120);
-    let again = app
+    let elsewhere = app
         .send(
             Method::PUT,
             &icon,
-            Some(json!({"statusIcon": {"url": "http://img.example.com/me2.png"}})),
+            Some(json!({"statusIcon": {"url": "http://img.example.com/me.png"}})),
         )
         .await;
-    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(elsewhere.exception(), ("SVC0002", vec!["url".to_string()]));
+    // A new image under the same name: the icon's etag follows.
+    let replaced = app
+        .raw(
+            Method::PUT,
+            &content,
+            "image/png",
+            b"\x89PNG other".to_vec(),
+        )
+        .await;
+    assert_eq!(replaced.status, StatusCode::NO_CONTENT);
+    let read = app.send(Method::GET, &icon, None).await;
     assert_ne!(
-        again.body["statusIcon"]["etag"].as_str().unwrap(),
+        read.body["statusIcon"]["etag"].as_str().unwrap(),
         etag,
         "a new etag"
     );
@@ -117,10 +157,17 @@ pub async fn icon_links_and_location_are_published(mode: Mode) {
         )
         .await;
     let person = &seen.body["presenceContact"]["person"];
-    assert_eq!(
-        person["statusIcon"]["url"],
-        "http://img.example.com/me2.png"
-    );
+    assert_eq!(person["statusIcon"]["url"], content_url.as_str());
+    // B fetches the icon with its own key (an application acting for B only).
+    let b_app = t.suite.app("b-only", &[&t.b]).await;
+    let (status, headers, bytes) = b_app.get_bytes(&content_url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(bytes, b"\x89PNG other");
+    // A stranger's key may not.
+    let stranger = t.suite.app("c-only", &[&t.c]).await;
+    let (status, _, _) = stranger.get_bytes(&content_url).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(
         person["linkList"]["link"][0]["url"],
         "https://blog.example.net/alice"
@@ -161,8 +208,8 @@ pub async fn bad_attributes_are_refused_and_change_nothing(mode: Mode) {
         (
             person_path(a, "statusIcon"),
             json!({"statusIcon": {"url": "http://x/y.bmp", "contentType": "image/bmp"}}),
-            StatusCode::FORBIDDEN,
-            "POL0011",
+            StatusCode::BAD_REQUEST,
+            "SVC0002",
         ),
         (
             person_path(a, "statusIcon"),

@@ -4,6 +4,7 @@
 //! | resource | methods |
 //! |---|---|
 //! | `{userId}/presenceSource/persistent/person/{noteList,statusIcon,linkList,location}` | PUT, GET, DELETE |
+//! | `{userId}/content/{fileName}` | PUT (image bytes), GET, DELETE |
 //! | `{userId}/presenceSource` | POST (temporary source) |
 //! | `{userId}/presenceSource/{presenceSourceId}` | GET, PUT (refresh), DELETE |
 //! | `{userId}/presenceContact/{presentityUserId}` | GET |
@@ -36,6 +37,7 @@ use crate::{
 
 mod attributes;
 mod contacts;
+pub(crate) mod content;
 mod sources;
 mod subscriptions;
 
@@ -88,6 +90,16 @@ pub(crate) fn routes(base: &str) -> Router<AppState> {
                     .delete(del::<Location>),
                 "GET, PUT, DELETE",
             ),
+        )
+        .route(
+            &format!("{user}/content/{{fileName}}"),
+            only(
+                get(content::read)
+                    .put(content::write)
+                    .delete(content::delete),
+                "GET, PUT, DELETE",
+            )
+            .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(
             &format!("{user}/presenceSource"),

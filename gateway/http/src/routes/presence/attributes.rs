@@ -5,7 +5,9 @@
 //! Checks before the service is called: texts without control characters and of bounded
 //! length, web URLs (`url` of links and icons), coordinates in range, at least a
 //! `placeName` or both coordinates for a location, an icon `contentType` of
-//! `image/jpeg`, `image/png` or `image/gif` (else 403 POL0011). A body that carries a
+//! `image/jpeg`, `image/png` or `image/gif` (else 403 POL0011). A status icon's `url`
+//! must name the user's own uploaded content (`…/presence/{userId}/content/{fileName}`,
+//! else 400 SVC0002 ["url"]); its `contentType`, `fileSize` and `etag` are the file's. A body that carries a
 //! `resourceURL` naming another resource tries to change a key property: 400 SVC0222
 //! ["resourceURL"].
 
@@ -35,6 +37,36 @@ const MAX_NOTE_CHARS: usize = 1024;
 /// Image types a status icon may have (RCS icon types).
 pub(crate) const IMAGE_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/gif"];
 
+/// Whose attribute a request writes: the API root and the user (as written, as resolved).
+pub(crate) struct Where<'a> {
+    pub root: &'a str,
+    pub raw: &'a str,
+    pub user: &'a str,
+}
+
+/// The file a status icon URL names: `{root}/presence/{userId}/content/{fileName}` of the
+/// user written (either spelling), else 400 SVC0002 ["url"].
+fn own_content(url: &str, at: &Where) -> Result<String, ApiError> {
+    let refused = || ApiError::of("SVC0002", ["url"]);
+    let prefix = format!("{}/presence/", at.root.trim_end_matches('/'));
+    let rest = url.strip_prefix(&prefix).ok_or_else(refused)?;
+    let (owner, rest) = rest.split_once('/').ok_or_else(refused)?;
+    let file = rest.strip_prefix("content/").ok_or_else(refused)?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|d| d.into_owned())
+            .map_err(|_| refused())
+    };
+    let owner = decode(owner)?;
+    let file = decode(file)?;
+    let same = owner == at.raw || crate::validate::canonical(&owner) == at.user;
+    if !same || !super::content::valid_name(&file) {
+        return Err(refused());
+    }
+    Ok(file)
+}
+
 /// One person attribute: its URL name, its body, and the conversions.
 pub(crate) trait PersonAttribute: Send + Sync + 'static {
     const NAME: &'static str;
@@ -43,7 +75,7 @@ pub(crate) trait PersonAttribute: Send + Sync + 'static {
     type Out: Serialize;
     /// The body's `resourceURL`, if it carries one.
     fn resource_url(body: &Self::Body) -> Option<&str>;
-    fn to_pb(body: Self::Body) -> Result<Value, ApiError>;
+    fn to_pb(body: Self::Body, at: &Where) -> Result<Value, ApiError>;
     /// The JSON answer, `None` when the service answered another kind.
     fn to_json(value: Value, url: String) -> Option<Self::Out>;
 }
@@ -96,7 +128,7 @@ impl PersonAttribute for Notes {
     fn resource_url(body: &Self::Body) -> Option<&str> {
         body.note_list.resource_url.as_deref()
     }
-    fn to_pb(body: Self::Body) -> Result<Value, ApiError> {
+    fn to_pb(body: Self::Body, _: &Where) -> Result<Value, ApiError> {
         if body.note_list.note.is_empty() {
             return Err(ApiError::of("SVC0002", ["note"]));
         }
@@ -132,8 +164,9 @@ impl PersonAttribute for StatusIcon {
     fn resource_url(body: &Self::Body) -> Option<&str> {
         body.status_icon.resource_url.as_deref()
     }
-    fn to_pb(body: Self::Body) -> Result<Value, ApiError> {
+    fn to_pb(body: Self::Body, at: &Where) -> Result<Value, ApiError> {
         let i = body.status_icon;
+        let content_file = Some(own_content(&i.url, at)?);
         let content_type = match i.content_type {
             Some(t) if IMAGE_TYPES.contains(&t.to_ascii_lowercase().as_str()) => {
                 Some(t.to_ascii_lowercase())
@@ -147,6 +180,7 @@ impl PersonAttribute for StatusIcon {
             etag: None,
             file_size: i.file_size,
             resolution: short_text(i.resolution, "resolution")?,
+            content_file,
         }))
     }
     fn to_json(value: Value, url: String) -> Option<Self::Out> {
@@ -168,7 +202,7 @@ impl PersonAttribute for Links {
     fn resource_url(body: &Self::Body) -> Option<&str> {
         body.link_list.resource_url.as_deref()
     }
-    fn to_pb(body: Self::Body) -> Result<Value, ApiError> {
+    fn to_pb(body: Self::Body, _: &Where) -> Result<Value, ApiError> {
         if body.link_list.link.is_empty() {
             return Err(ApiError::of("SVC0002", ["link"]));
         }
@@ -204,7 +238,7 @@ impl PersonAttribute for Location {
     fn resource_url(body: &Self::Body) -> Option<&str> {
         body.location.resource_url.as_deref()
     }
-    fn to_pb(body: Self::Body) -> Result<Value, ApiError> {
+    fn to_pb(body: Self::Body, _: &Where) -> Result<Value, ApiError> {
         let l = body.location;
         let latitude = within(l.latitude, -90.0..=90.0, "latitude")?;
         let longitude = within(l.longitude, -180.0..=180.0, "longitude")?;
@@ -321,7 +355,12 @@ pub(crate) async fn write<A: PersonAttribute>(
     {
         return Err(ApiError::of("SVC0222", ["resourceURL"]));
     }
-    let value = A::to_pb(body)?;
+    let at = Where {
+        root: &state.api_root,
+        raw: &raw,
+        user: &user_id,
+    };
+    let value = A::to_pb(body, &at)?;
     let message = pb::PutAttributeRequest {
         user_id,
         attribute: Some(pb::Attribute { value: Some(value) }),
