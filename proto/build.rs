@@ -10,6 +10,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "parlay/call/v1/callnotif.proto",
         "parlay/call/v1/audio.proto",
         "parlay/messaging/v1/messaging.proto",
+        "parlay/presence/v1/presence.proto",
+        "parlay/addresslist/v1/addresslist.proto",
         "parlay/net/v1/net.proto",
         "parlay/notify/v1/notify.proto",
     ];

@@ -16,6 +16,16 @@ pub mod messaging {
         tonic::include_proto!("parlay.messaging.v1");
     }
 }
+pub mod presence {
+    pub mod v1 {
+        tonic::include_proto!("parlay.presence.v1");
+    }
+}
+pub mod addresslist {
+    pub mod v1 {
+        tonic::include_proto!("parlay.addresslist.v1");
+    }
+}
 pub mod net {
     pub mod v1 {
         tonic::include_proto!("parlay.net.v1");

@@ -108,6 +108,9 @@ pub fn test_config() -> Config {
     c.notify.max_backoff_ms = 500;
     c.notify.lease_secs = 2;
     c.notify.attempt_timeout_ms = 2_000;
+    // Presence notifications of one presentity to one subscription at most every 300 ms,
+    // so tests that see several changes do not wait the default 5 s between them.
+    c.presence.notify_interval_ms = 300;
     c.log = "warn".into();
     // One gateway dials one service URL: nothing to drain away from.
     c.grpc_drain_ms = 0;
@@ -145,18 +148,24 @@ pub struct Suite {
 
 impl Suite {
     pub async fn start(mode: Mode) -> Suite {
-        Self::start_parts(mode, true).await
+        Self::start_parts(mode, true, |_| {}).await
+    }
+
+    /// A suite whose settings `tweak` changes first.
+    pub async fn start_with(mode: Mode, tweak: impl FnOnce(&mut Config)) -> Suite {
+        Self::start_parts(mode, true, tweak).await
     }
 
     /// Distributed mode without notify, for tests that run notify as a child process.
     pub async fn start_without_notify() -> Suite {
-        Self::start_parts(Mode::Distributed, false).await
+        Self::start_parts(Mode::Distributed, false, |_| {}).await
     }
 
-    async fn start_parts(mode: Mode, with_notify: bool) -> Suite {
+    async fn start_parts(mode: Mode, with_notify: bool, tweak: impl FnOnce(&mut Config)) -> Suite {
         init();
         let shutdown = CancellationToken::new();
         let mut config = test_config();
+        tweak(&mut config);
         let mut parts = Vec::new();
         let (api, admin, gateway_db);
         match mode {
@@ -603,6 +612,8 @@ async fn start_distributed(
     };
     let mut call_cfg = with_db("call").await;
     let mut messaging_cfg = with_db("messaging").await;
+    let mut presence_cfg = with_db("presence").await;
+    let mut addresslist_cfg = with_db("addresslist").await;
     let mut notify_cfg = with_db("notify").await;
     let mut gateway_cfg = with_db("gateway").await;
     // Every component renders URLs: they must all know the gateway's address, chosen as
@@ -614,6 +625,8 @@ async fn start_distributed(
         &mut config,
         &mut call_cfg,
         &mut messaging_cfg,
+        &mut presence_cfg,
+        &mut addresslist_cfg,
         &mut notify_cfg,
         &mut gateway_cfg,
     ] {
@@ -630,6 +643,18 @@ async fn start_distributed(
         gateway_cfg.messaging_grpc_url =
             format!("http://{}", messaging.grpc.expect("messaging serves gRPC"));
         parts.push(messaging);
+        let presence = parlay::serve(Service::Presence, presence_cfg, token.clone()).await?;
+        let presence_url = format!("http://{}", presence.grpc.expect("presence serves gRPC"));
+        gateway_cfg.presence_grpc_url = presence_url.clone();
+        addresslist_cfg.presence_grpc_url = presence_url;
+        parts.push(presence);
+        let addresslist =
+            parlay::serve(Service::Addresslist, addresslist_cfg, token.clone()).await?;
+        gateway_cfg.addresslist_grpc_url = format!(
+            "http://{}",
+            addresslist.grpc.expect("addresslist serves gRPC")
+        );
+        parts.push(addresslist);
         let netsim = parlay::serve(Service::Netsim, config.clone(), token.clone()).await?;
         let admin = format!("http://{}", netsim.admin);
         parts.push(netsim);

@@ -2,6 +2,7 @@
 //! JetStream and PostgreSQL) driven through the gateway's HTTP port, with webhooks received
 //! by a local receiver. Logs are quiet unless `RUST_LOG` is set.
 
+mod addresslist;
 mod audiocall;
 mod callnotification;
 mod grpc;
@@ -10,6 +11,7 @@ mod malformed;
 mod messaging;
 mod metrics;
 mod netsim;
+mod presence;
 mod process;
 mod receiver;
 mod rehearsal;

@@ -17,9 +17,11 @@ use serde::Serialize;
 
 use crate::{error::ApiError, state::AppState, urls};
 
+pub(crate) mod addresslist;
 pub(crate) mod audiocall;
 pub(crate) mod callnotification;
 pub(crate) mod messaging;
+pub(crate) mod presence;
 pub(crate) mod thirdpartycall;
 
 /// All API routes under `/{apiVersion}`.
@@ -33,6 +35,8 @@ pub(crate) fn api(api_version: &str) -> Router<AppState> {
         )))
         .merge(audiocall::routes(&format!("{base}/audiocall")))
         .merge(messaging::routes(&format!("{base}/messaging")))
+        .merge(presence::routes(&format!("{base}/presence")))
+        .merge(addresslist::routes(&format!("{base}/addresslistmgt")))
         .fallback(unknown_path)
 }
 

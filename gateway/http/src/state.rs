@@ -31,6 +31,8 @@ pub(crate) struct AppState {
     pub max_message_addresses: usize,
     /// Largest total of one MMS's attachments, in bytes (`messaging.max_attachment_bytes`).
     pub max_attachment_bytes: usize,
+    /// Largest presence content file, in bytes (`presence.max_content_bytes`).
+    pub max_content_bytes: usize,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             max_recording_secs: config.call.max_recording_secs,
             max_message_addresses: config.messaging.max_addresses,
             max_attachment_bytes: config.messaging.max_attachment_bytes,
+            max_content_bytes: config.presence.max_content_bytes,
         }
     }
 }

@@ -9,11 +9,13 @@ use std::{future::Future, time::Duration};
 
 use crate::{apps::App, state::AppState};
 use parlay_proto::{
+    addresslist::v1::address_list_client::AddressListClient,
     call::v1::{
         audio_call_client::AudioCallClient, call_notification_client::CallNotificationClient,
         third_party_call_client::ThirdPartyCallClient,
     },
     messaging::v1::messaging_client::MessagingClient,
+    presence::v1::presence_client::PresenceClient,
 };
 use tonic::{Status, transport::Channel};
 
@@ -37,20 +39,45 @@ pub struct Upstreams {
     pub audio: AudioCallClient<Channel>,
     /// The messaging service (Multimedia Messaging).
     pub messaging: MessagingClient<Channel>,
+    /// The presence service.
+    pub presence: PresenceClient<Channel>,
+    /// The address-list service.
+    pub addresslist: AddressListClient<Channel>,
 }
 
 impl Upstreams {
-    /// Lazily connecting channels (the gateway starts before the services answer). Each
-    /// URL may be a comma-separated list of replicas, balanced here while they are healthy
-    /// ([`parlay_kit::grpc::channel`]).
+    /// Lazily connecting channels (the gateway starts before the services answer), with
+    /// presence and address lists at their default endpoints (`presence_grpc_url`,
+    /// `addresslist_grpc_url`); see [`Upstreams::connect_all`].
     pub fn connect_lazy(
         call_url: &str,
         messaging_url: &str,
     ) -> Result<Upstreams, tonic::transport::Error> {
+        let defaults = parlay_kit::Config::default();
+        Self::connect_all(
+            call_url,
+            messaging_url,
+            &defaults.presence_grpc_url,
+            &defaults.addresslist_grpc_url,
+        )
+    }
+
+    /// Lazily connecting channels to every service. Each URL may be a comma-separated list
+    /// of replicas, balanced here while they are healthy ([`parlay_kit::grpc::channel`]).
+    pub fn connect_all(
+        call_url: &str,
+        messaging_url: &str,
+        presence_url: &str,
+        addresslist_url: &str,
+    ) -> Result<Upstreams, tonic::transport::Error> {
         let channel = |url: &str| parlay_kit::grpc::channel::connect(url, CONNECT_TIMEOUT);
         let call = channel(call_url)?;
         let messaging = channel(messaging_url)?;
+        let presence = channel(presence_url)?;
+        let addresslist = channel(addresslist_url)?;
         Ok(Upstreams {
+            presence: PresenceClient::new(presence),
+            addresslist: AddressListClient::new(addresslist),
             // Outbound MMS attachments go whole in one request too.
             messaging: MessagingClient::new(messaging)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)

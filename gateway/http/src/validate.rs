@@ -46,6 +46,30 @@ pub(crate) fn user_address(app: &App, raw: &str, field: &str) -> Result<String, 
     }
 }
 
+/// `address` with its scheme in lower case: how the presence and address-list services
+/// store users and members (`TEL:+1555…` and `tel:+1555…` are one user).
+pub(crate) fn canonical(address: &str) -> String {
+    match address.split_once(':') {
+        Some((scheme, rest)) => format!("{}:{rest}", scheme.to_ascii_lowercase()),
+        None => address.to_owned(),
+    }
+}
+
+/// The `{userId}` of a presence or address-list URL as the services take it:
+/// `acr:Authorization` is the key's bound user; a `tel:`/`sip:` URI must be one the key
+/// may act for. Anything else → 403 POL0002 [the value].
+pub(crate) fn path_user(app: &App, raw: &str) -> Result<String, ApiError> {
+    let refused = || ApiError::of("POL0002", [raw]);
+    match Address::parse(raw) {
+        Ok(a) if a.is_acr_authorization() => app
+            .bound_user()
+            .map(canonical)
+            .ok_or_else(|| ApiError::of("POL0002", ["acr:Authorization"])),
+        Ok(Address::Tel(s) | Address::Sip(s)) if app.may_act_for(&s) => Ok(canonical(&s)),
+        _ => Err(refused()),
+    }
+}
+
 /// Do two addresses name the same user? The scheme compares without regard to case.
 pub(crate) fn same_address(a: &str, b: &str) -> bool {
     match (a.split_once(':'), b.split_once(':')) {

@@ -7,12 +7,14 @@
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod addresslist;
 pub mod audiocall;
 pub mod callnotif;
 pub mod common;
 pub mod error;
 pub mod messaging;
 pub mod parse;
+pub mod presence;
 pub mod thirdpartycall;
 pub mod timestamp;
 pub mod tolerant;

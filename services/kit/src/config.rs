@@ -45,11 +45,18 @@ pub struct Config {
     pub call_grpc_url: String,
     /// gRPC endpoint of the messaging service, as the gateway dials it (distributed mode).
     pub messaging_grpc_url: String,
+    /// gRPC endpoint of the presence service, as the gateway and the address-list service
+    /// dial it (distributed mode).
+    pub presence_grpc_url: String,
+    /// gRPC endpoint of the address-list service, as the gateway dials it (distributed mode).
+    pub addresslist_grpc_url: String,
     /// Logging filter (tracing `EnvFilter` syntax); `RUST_LOG` wins when set.
     pub log: String,
     pub gateway: GatewayConfig,
     pub call: CallConfig,
     pub messaging: MessagingConfig,
+    pub presence: PresenceConfig,
+    pub addresslist: AddressListConfig,
     pub notify: NotifyConfig,
     pub netsim: NetsimConfig,
     /// `PARLAY_…` environment variables that name no setting (reported at start).
@@ -128,6 +135,40 @@ pub struct MessagingConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct PresenceConfig {
+    /// Shortest time between two presence notifications about one presentity to one
+    /// subscription, in milliseconds (RFC 3856 rate limit). Changes in between are
+    /// coalesced into one notification carrying the latest state.
+    pub notify_interval_ms: u64,
+    /// Most notes in a `noteList` (POL0260 beyond).
+    pub max_notes: usize,
+    /// Most links in a `linkList` (POL0260 beyond).
+    pub max_links: usize,
+    /// Largest content file (a status icon's image), in bytes (413 beyond).
+    pub max_content_bytes: usize,
+    /// Most content files of one user (POL0260 beyond).
+    pub max_content_files: usize,
+    /// Most live temporary presence sources of one user (POL0260 beyond).
+    pub max_sources: usize,
+    /// Longest lifetime of a temporary presence source in seconds; also the lifetime
+    /// granted when the request names no `duration`.
+    pub max_source_secs: u64,
+    /// Longest lifetime of a watchers or presence-list subscription in seconds; also the
+    /// lifetime granted when the request names no `duration`.
+    pub max_subscription_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AddressListConfig {
+    /// Most members of one contact list (POL0210 beyond).
+    pub max_members: u64,
+    /// Most contact lists of one user, `rcs` and `rcs_revoke` included (POL0214 beyond).
+    pub max_lists: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct NotifyConfig {
     /// Seconds after its creation a notification is still retried; then it is abandoned.
     pub max_age_secs: u64,
@@ -179,10 +220,14 @@ impl Default for Config {
             grpc_drain_ms: 1000,
             call_grpc_url: "http://127.0.0.1:50051".into(),
             messaging_grpc_url: "http://127.0.0.1:50052".into(),
+            presence_grpc_url: "http://127.0.0.1:50053".into(),
+            addresslist_grpc_url: "http://127.0.0.1:50054".into(),
             log: "info".into(),
             gateway: GatewayConfig::default(),
             call: CallConfig::default(),
             messaging: MessagingConfig::default(),
+            presence: PresenceConfig::default(),
+            addresslist: AddressListConfig::default(),
             notify: NotifyConfig::default(),
             netsim: NetsimConfig::default(),
             ignored_env: Vec::new(),
@@ -237,6 +282,30 @@ impl Default for MessagingConfig {
             default_batch_size: 10,
             max_batch_size: 100,
             max_subscription_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        Self {
+            notify_interval_ms: 5_000,
+            max_notes: 10,
+            max_links: 20,
+            max_content_bytes: 256 * 1024,
+            max_content_files: 10,
+            max_sources: 10,
+            max_source_secs: 24 * 3600,
+            max_subscription_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+impl Default for AddressListConfig {
+    fn default() -> Self {
+        Self {
+            max_members: 1_000,
+            max_lists: 100,
         }
     }
 }
@@ -384,6 +453,25 @@ impl Config {
         {
             return bad(
                 "messaging.default_batch_size must be between 1 and messaging.max_batch_size",
+            );
+        }
+        if self.presence.max_notes == 0
+            || self.presence.max_links == 0
+            || self.presence.max_subscription_secs == 0
+            || self.presence.max_sources == 0
+            || self.presence.max_content_bytes == 0
+            || self.presence.max_content_files == 0
+            || self.presence.max_source_secs == 0
+        {
+            return bad(
+                "presence.max_notes, presence.max_links, presence.max_sources, \
+                 presence.max_source_secs and presence.max_subscription_secs must be positive",
+            );
+        }
+        if self.addresslist.max_members == 0 || self.addresslist.max_lists < 2 {
+            return bad(
+                "addresslist.max_members must be positive and addresslist.max_lists \
+                 at least 2 (rcs and rcs_revoke)",
             );
         }
         if self.notify.concurrency == 0 || self.notify.initial_backoff_ms == 0 {

@@ -179,6 +179,8 @@ fn service_name(service: Service) -> &'static str {
         Service::Gateway => "parlay-gateway",
         Service::Call => "parlay-call",
         Service::Messaging => "parlay-messaging",
+        Service::Presence => "parlay-presence",
+        Service::Addresslist => "parlay-addresslist",
         Service::Notify => "parlay-notify",
         Service::Netsim => "parlay-netsim",
     }
@@ -191,6 +193,8 @@ async fn migrate(config: &Config, service: Option<Service>) -> anyhow::Result<()
             Service::Gateway,
             Service::Call,
             Service::Messaging,
+            Service::Presence,
+            Service::Addresslist,
             Service::Notify,
         ],
     };
@@ -210,6 +214,19 @@ async fn migrate(config: &Config, service: Option<Service>) -> anyhow::Result<()
                 db::connect_and_migrate::<parlay_messaging::Migrator>(&db::url_for(
                     config,
                     "messaging",
+                ))
+                .await?;
+            }
+            Service::Presence => {
+                db::connect_and_migrate::<parlay_presence::Migrator>(&db::url_for(
+                    config, "presence",
+                ))
+                .await?;
+            }
+            Service::Addresslist => {
+                db::connect_and_migrate::<parlay_addresslist::Migrator>(&db::url_for(
+                    config,
+                    "addresslist",
                 ))
                 .await?;
             }

@@ -22,6 +22,8 @@ pub enum Service {
     Gateway,
     Call,
     Messaging,
+    Presence,
+    Addresslist,
     Notify,
     Netsim,
 }
@@ -111,6 +113,14 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     let messaging_db =
         db::connect_and_migrate::<parlay_messaging::Migrator>(&db::url_for(&config, "messaging"))
             .await?;
+    let presence_db =
+        db::connect_and_migrate::<parlay_presence::Migrator>(&db::url_for(&config, "presence"))
+            .await?;
+    let addresslist_db = db::connect_and_migrate::<parlay_addresslist::Migrator>(&db::url_for(
+        &config,
+        "addresslist",
+    ))
+    .await?;
 
     let netsim = parlay_netsim::Netsim::start(&config, bus.clone(), shutdown.clone()).await?;
     let notify =
@@ -146,9 +156,36 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     )
     .await?;
 
-    let upstreams = parlay_gateway::Upstreams::connect_lazy(
+    let presence_listener = bind(([127, 0, 0, 1], 0).into(), "presence gRPC").await?;
+    let presence_url = format!("http://{}", presence_listener.local_addr()?);
+    spawn_presence(
+        &mut tasks,
+        &config,
+        presence_db.clone(),
+        bus.clone(),
+        presence_listener,
+        shutdown.clone(),
+        std::time::Duration::ZERO,
+    )
+    .await?;
+    let addresslist_listener = bind(([127, 0, 0, 1], 0).into(), "addresslist gRPC").await?;
+    let addresslist_url = format!("http://{}", addresslist_listener.local_addr()?);
+    spawn_addresslist(
+        &mut tasks,
+        &config,
+        addresslist_db.clone(),
+        &presence_url,
+        addresslist_listener,
+        shutdown.clone(),
+        std::time::Duration::ZERO,
+    )
+    .await?;
+
+    let upstreams = parlay_gateway::Upstreams::connect_all(
         &format!("http://{grpc_addr}"),
         &format!("http://{messaging_addr}"),
+        &presence_url,
+        &addresslist_url,
     )?;
     let router = parlay_gateway::router(&config, gateway_db.clone(), upstreams);
     tasks.spawn(serve_http(http, router, shutdown.clone()));
@@ -156,6 +193,8 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     let checks = vec![
         ReadyCheck::database(call_db),
         ReadyCheck::database(messaging_db),
+        ReadyCheck::database(presence_db),
+        ReadyCheck::database(addresslist_db),
         ReadyCheck::database(notify_db),
         ReadyCheck::database(gateway_db),
         ReadyCheck::bus(bus),
@@ -209,9 +248,11 @@ pub async fn serve(
                 &config, "gateway",
             ))
             .await?;
-            let upstreams = parlay_gateway::Upstreams::connect_lazy(
+            let upstreams = parlay_gateway::Upstreams::connect_all(
                 &config.call_grpc_url,
                 &config.messaging_grpc_url,
+                &config.presence_grpc_url,
+                &config.addresslist_grpc_url,
             )?;
             tasks.spawn(serve_http(
                 http,
@@ -259,6 +300,47 @@ pub async fn serve(
             )
             .await?;
             (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
+        }
+        Service::Presence => {
+            let bus = bus_for(&config).await?;
+            let db = db::connect_and_migrate::<parlay_presence::Migrator>(&db::url_for(
+                &config, "presence",
+            ))
+            .await?;
+            let grpc = bind(config.grpc_addr, "gRPC").await?;
+            served.grpc = Some(grpc.local_addr()?);
+            spawn_presence(
+                &mut tasks,
+                &config,
+                db.clone(),
+                bus.clone(),
+                grpc,
+                shutdown.clone(),
+                std::time::Duration::from_millis(config.grpc_drain_ms),
+            )
+            .await?;
+            (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
+        }
+        Service::Addresslist => {
+            let db = db::connect_and_migrate::<parlay_addresslist::Migrator>(&db::url_for(
+                &config,
+                "addresslist",
+            ))
+            .await?;
+            let grpc = bind(config.grpc_addr, "gRPC").await?;
+            served.grpc = Some(grpc.local_addr()?);
+            let presence_url = config.presence_grpc_url.clone();
+            spawn_addresslist(
+                &mut tasks,
+                &config,
+                db.clone(),
+                &presence_url,
+                grpc,
+                shutdown.clone(),
+                std::time::Duration::from_millis(config.grpc_drain_ms),
+            )
+            .await?;
+            (vec![ReadyCheck::database(db)], None)
         }
         Service::Notify => {
             let bus = bus_for(&config).await?;
@@ -350,6 +432,59 @@ async fn spawn_messaging(
             )
             .await?;
         messaging.join().await;
+        Ok(())
+    });
+    Ok(())
+}
+
+async fn spawn_presence(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    config: &Config,
+    db: sea_orm::DatabaseConnection,
+    bus: SharedBus,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    drain: std::time::Duration,
+) -> anyhow::Result<()> {
+    let presence =
+        parlay_presence::PresenceService::start(config, db, bus, shutdown.clone()).await?;
+    let (router, health) = grpc_server(config, &["parlay.presence.v1.Presence"]).await?;
+    let router = router.add_service(presence.grpc());
+    tasks.spawn(async move {
+        router
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                health.stopped(shutdown, drain),
+            )
+            .await?;
+        presence.join().await;
+        Ok(())
+    });
+    Ok(())
+}
+
+async fn spawn_addresslist(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    config: &Config,
+    db: sea_orm::DatabaseConnection,
+    presence_url: &str,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    drain: std::time::Duration,
+) -> anyhow::Result<()> {
+    let addresslist =
+        parlay_addresslist::AddressListService::start(config, db, presence_url, shutdown.clone())
+            .await?;
+    let (router, health) = grpc_server(config, &["parlay.addresslist.v1.AddressList"]).await?;
+    let router = router.add_service(addresslist.grpc());
+    tasks.spawn(async move {
+        router
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                health.stopped(shutdown, drain),
+            )
+            .await?;
+        addresslist.join().await;
         Ok(())
     });
     Ok(())

@@ -1,0 +1,288 @@
+//! Coalesced presence notifications. A change of a presentity's presence makes a
+//! notification *due* for each live presence-list subscription allowed to see it, at most
+//! one per `presence.notify_interval_ms` per subscription and presentity (RFC 3856): the
+//! first at once, later ones when the interval since the last one is over. While one is
+//! due, further changes add nothing; [`run`] renders it when it goes, so it carries the
+//! latest state, never a stale one. Due notifications are rows (`presence_deliveries`), so
+//! a restart loses none; the authorisation is checked again when one goes, and a revoked
+//! watcher's rows are dropped at once ([`drop_pending`]).
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use parlay_kit::db::begin_write;
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, OnConflict},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    core::Core,
+    domain,
+    entities::{delivery, member, subscription, watcher},
+    error::Result,
+    notifications, relations,
+};
+
+pub const KIND_LIST: &str = "list";
+pub const KIND_WATCHERS: &str = "watchers";
+
+/// Makes a notification of `presentity` due to subscription `sub` (see the module docs).
+///
+/// Concurrency: the row is created if missing (`ON CONFLICT DO NOTHING`), else read under
+/// a row lock (`FOR UPDATE` on PostgreSQL; SQLite serialises writers anyway), so a change
+/// committed while the flusher is sending the previous state waits for that send to commit
+/// and then makes the next one due, instead of reading the row as still due and adding
+/// nothing.
+pub async fn schedule<C: ConnectionTrait>(
+    db: &C,
+    core: &Core,
+    sub: &str,
+    presentity: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let inserted = delivery::Entity::insert(delivery::ActiveModel {
+        subscription_id: Set(sub.to_string()),
+        presentity: Set(presentity.to_string()),
+        last_sent_at: Set(None),
+        due_at: Set(Some(now)),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            delivery::Column::SubscriptionId,
+            delivery::Column::Presentity,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if inserted == 1 {
+        return Ok(());
+    }
+    let mut select = delivery::Entity::find_by_id((sub.to_string(), presentity.to_string()));
+    if db.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    match select.one(db).await? {
+        None => {}
+        Some(row) if row.due_at.is_some() => {}
+        Some(row) => {
+            let due = domain::due_at(now, row.last_sent_at, core.interval());
+            delivery::Entity::update(delivery::ActiveModel {
+                subscription_id: Set(row.subscription_id),
+                presentity: Set(row.presentity),
+                last_sent_at: Set(row.last_sent_at),
+                due_at: Set(Some(due)),
+            })
+            .exec(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// `watcher`'s live presence-list subscriptions (on `only_list` when given).
+async fn list_subscriptions<C: ConnectionTrait>(
+    db: &C,
+    watchers: Vec<String>,
+    only_list: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<subscription::Model>> {
+    let mut q = subscription::Entity::find()
+        .filter(subscription::Column::Kind.eq(KIND_LIST))
+        .filter(subscription::Column::UserId.is_in(watchers))
+        .filter(subscription::Column::ExpiresAt.gt(now));
+    if let Some(list) = only_list {
+        q = q.filter(subscription::Column::ListId.eq(list));
+    }
+    Ok(q.all(db).await?)
+}
+
+/// Makes `presentity`'s presence due to `watcher`'s subscriptions whose list holds it.
+pub async fn schedule_for_watcher<C: ConnectionTrait>(
+    db: &C,
+    core: &Core,
+    watcher_id: &str,
+    presentity: &str,
+    only_list: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for sub in list_subscriptions(db, vec![watcher_id.to_string()], only_list, now).await? {
+        if relations::in_list(db, watcher_id, &sub.list_id, presentity).await? {
+            schedule(db, core, &sub.id, presentity, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Forgets what was coalescing about `presentity` for `watcher`'s subscriptions (on
+/// `only_list` when given).
+pub async fn drop_pending<C: ConnectionTrait>(
+    db: &C,
+    watcher_id: &str,
+    presentity: &str,
+    only_list: Option<&str>,
+) -> Result<()> {
+    let mut subs = sea_orm::sea_query::Query::select()
+        .column(subscription::Column::Id)
+        .from(subscription::Entity)
+        .and_where(subscription::Column::UserId.eq(watcher_id))
+        .and_where(subscription::Column::Kind.eq(KIND_LIST))
+        .to_owned();
+    if let Some(list) = only_list {
+        subs.and_where(subscription::Column::ListId.eq(list));
+    }
+    delivery::Entity::delete_many()
+        .filter(delivery::Column::Presentity.eq(presentity))
+        .filter(delivery::Column::SubscriptionId.in_subquery(subs))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// After `presentity`'s presence changed: a notification is due to every live list
+/// subscription of an active watcher whose list holds the presentity.
+pub async fn presence_changed<C: ConnectionTrait>(
+    db: &C,
+    core: &Core,
+    presentity: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let active: Vec<String> = watcher::Entity::find()
+        .select_only()
+        .column(watcher::Column::Watcher)
+        .filter(watcher::Column::Presentity.eq(presentity))
+        .filter(watcher::Column::State.eq(domain::State::Active.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if active.is_empty() {
+        return Ok(());
+    }
+    let holding: std::collections::HashSet<(String, String)> = member::Entity::find()
+        .filter(member::Column::Member.eq(presentity))
+        .filter(member::Column::Present.eq(true))
+        .filter(member::Column::Owner.is_in(active.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.owner, m.list_id))
+        .collect();
+    for sub in list_subscriptions(db, active, None, now).await? {
+        if holding.contains(&(sub.user_id.clone(), sub.list_id.clone())) {
+            schedule(db, core, &sub.id, presentity, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Due rows sent in one transaction.
+const BATCH: u64 = 500;
+
+/// Sends what is due, until shutdown: when woken, when the next row falls due, and every
+/// second (rows another replica made due).
+pub async fn run(core: Arc<Core>, shutdown: CancellationToken) {
+    loop {
+        let wait = match flush(&core).await {
+            Ok(Some(next)) => (next - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(Duration::from_secs(1)),
+            Ok(None) => Duration::from_secs(1),
+            Err(e) => {
+                tracing::warn!(error = %e, "presence notifications could not be sent; retrying");
+                Duration::from_secs(1)
+            }
+        };
+        if wait.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = core.flusher.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Sends the due rows (a batch at a time); returns when the next one falls due.
+async fn flush(core: &Core) -> Result<Option<DateTime<Utc>>> {
+    loop {
+        let now = Utc::now();
+        let due = delivery::Entity::find()
+            .filter(delivery::Column::DueAt.lte(now))
+            .order_by_asc(delivery::Column::DueAt)
+            .limit(BATCH)
+            .all(&core.db)
+            .await?;
+        if due.is_empty() {
+            break;
+        }
+        let full = due.len() as u64 == BATCH;
+        send(core, due, now).await?;
+        core.waker.wake();
+        if !full {
+            break;
+        }
+    }
+    let next = delivery::Entity::find()
+        .filter(delivery::Column::DueAt.is_not_null())
+        .order_by_asc(delivery::Column::DueAt)
+        .one(&core.db)
+        .await?
+        .and_then(|d| d.due_at);
+    Ok(next)
+}
+
+async fn send(core: &Core, due: Vec<delivery::Model>, now: DateTime<Utc>) -> Result<()> {
+    let txn = begin_write(&core.db).await?;
+    let mut subs: HashMap<String, Option<subscription::Model>> = HashMap::new();
+    let mut contacts = HashMap::new();
+    for row in due {
+        // Claimed by this transaction only if still due as read (another replica, or a
+        // revocation, may have taken it meanwhile).
+        let claimed = delivery::Entity::update_many()
+            .col_expr(
+                delivery::Column::DueAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(delivery::Column::LastSentAt, Expr::value(Some(now)))
+            .filter(delivery::Column::SubscriptionId.eq(&row.subscription_id))
+            .filter(delivery::Column::Presentity.eq(&row.presentity))
+            .filter(delivery::Column::DueAt.eq(row.due_at))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        if !subs.contains_key(&row.subscription_id) {
+            let found = subscription::Entity::find_by_id(row.subscription_id.clone())
+                .filter(subscription::Column::ExpiresAt.gt(now))
+                .one(&txn)
+                .await?;
+            subs.insert(row.subscription_id.clone(), found);
+        }
+        let Some(Some(sub)) = subs.get(&row.subscription_id) else {
+            continue;
+        };
+        let allowed =
+            domain::may_see(relations::state_of(&txn, &sub.user_id, &row.presentity).await?)
+                && relations::in_list(&txn, &sub.user_id, &sub.list_id, &row.presentity).await?;
+        if !allowed {
+            continue;
+        }
+        if !contacts.contains_key(&row.presentity) {
+            let c = notifications::contact(&txn, &row.presentity).await?;
+            contacts.insert(row.presentity.clone(), c);
+        }
+        let contact = &contacts[&row.presentity];
+        if let Some(job) = notifications::presence_job(core, sub, contact, now) {
+            parlay_kit::outbox::enqueue(&txn, &sub.id, vec![job]).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
