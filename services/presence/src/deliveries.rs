@@ -241,6 +241,7 @@ async fn send(core: &Core, due: Vec<delivery::Model>, now: DateTime<Utc>) -> Res
     let txn = begin_write(&core.db).await?;
     let mut subs: HashMap<String, Option<subscription::Model>> = HashMap::new();
     let mut contacts = HashMap::new();
+    let mut fanned_out = 0u64;
     for row in due {
         // Claimed by this transaction only if still due as read (another replica, or a
         // revocation, may have taken it meanwhile).
@@ -281,8 +282,12 @@ async fn send(core: &Core, due: Vec<delivery::Model>, now: DateTime<Utc>) -> Res
         let contact = &contacts[&row.presentity];
         if let Some(job) = notifications::presence_job(core, sub, contact, now) {
             parlay_kit::outbox::enqueue(&txn, &sub.id, vec![job]).await?;
+            fanned_out += 1;
         }
     }
     txn.commit().await?;
+    // Presence fan-out: the notifications a batch of due deliveries produced.
+    metrics::counter!("parlay_presence_notifications_total", "kind" => "presenceList")
+        .increment(fanned_out);
     Ok(())
 }

@@ -128,8 +128,11 @@ pub async fn apply(core: &Core, changes: Vec<pb::ListChange>) -> Result<()> {
             deliveries::drop_pending(&txn, &c.owner, &c.member, Some(&c.contact_list_id)).await?;
         }
     }
+    let watcher_jobs = jobs.len() as u64;
     parlay_kit::outbox::enqueue(&txn, "presence-watchers", jobs).await?;
     txn.commit().await?;
+    metrics::counter!("parlay_presence_notifications_total", "kind" => "watchers")
+        .increment(watcher_jobs);
     core.wake();
     Ok(())
 }
