@@ -398,16 +398,15 @@ async fn spawn_call(
         .add_service(call.grpc())
         .add_service(notification)
         .add_service(audio);
-    tasks.spawn(async move {
-        router
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(listener),
-                health.stopped(shutdown, drain),
-            )
-            .await?;
-        call.join().await;
-        Ok(())
-    });
+    serve_grpc(
+        tasks,
+        router,
+        health,
+        listener,
+        shutdown,
+        drain,
+        async move { call.join().await },
+    );
     Ok(())
 }
 
@@ -424,16 +423,15 @@ async fn spawn_messaging(
         parlay_messaging::MessagingService::start(config, db, bus, shutdown.clone()).await?;
     let (router, health) = grpc_server(config, &["parlay.messaging.v1.Messaging"]).await?;
     let router = router.add_service(messaging.grpc());
-    tasks.spawn(async move {
-        router
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(listener),
-                health.stopped(shutdown, drain),
-            )
-            .await?;
-        messaging.join().await;
-        Ok(())
-    });
+    serve_grpc(
+        tasks,
+        router,
+        health,
+        listener,
+        shutdown,
+        drain,
+        async move { messaging.join().await },
+    );
     Ok(())
 }
 
@@ -450,16 +448,15 @@ async fn spawn_presence(
         parlay_presence::PresenceService::start(config, db, bus, shutdown.clone()).await?;
     let (router, health) = grpc_server(config, &["parlay.presence.v1.Presence"]).await?;
     let router = router.add_service(presence.grpc());
-    tasks.spawn(async move {
-        router
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(listener),
-                health.stopped(shutdown, drain),
-            )
-            .await?;
-        presence.join().await;
-        Ok(())
-    });
+    serve_grpc(
+        tasks,
+        router,
+        health,
+        listener,
+        shutdown,
+        drain,
+        async move { presence.join().await },
+    );
     Ok(())
 }
 
@@ -477,6 +474,29 @@ async fn spawn_addresslist(
             .await?;
     let (router, health) = grpc_server(config, &["parlay.addresslist.v1.AddressList"]).await?;
     let router = router.add_service(addresslist.grpc());
+    serve_grpc(
+        tasks,
+        router,
+        health,
+        listener,
+        shutdown,
+        drain,
+        async move { addresslist.join().await },
+    );
+    Ok(())
+}
+
+/// Serves `router` on `listener` until shutdown, draining as [`HealthReporter::stopped`]
+/// says, then waits for the service's own tasks (`joined`).
+fn serve_grpc(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    router: GrpcRouter,
+    health: HealthReporter,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    drain: std::time::Duration,
+    joined: impl std::future::Future<Output = ()> + Send + 'static,
+) {
     tasks.spawn(async move {
         router
             .serve_with_incoming_shutdown(
@@ -484,10 +504,9 @@ async fn spawn_addresslist(
                 health.stopped(shutdown, drain),
             )
             .await?;
-        addresslist.join().await;
+        joined.await;
         Ok(())
     });
-    Ok(())
 }
 
 /// A gRPC server measured by [`GrpcMetrics`].
