@@ -100,6 +100,8 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     if config.public_url.is_none() {
         config.public_url = Some(format!("http://{http_addr}"));
     }
+    // One process: no client balances over its gRPC servers, so nothing to drain away from.
+    config.grpc_drain_ms = 0;
     let bus = bus::connect(&config).await?;
     let mut tasks = JoinSet::new();
 
@@ -139,7 +141,6 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
         bus.clone(),
         grpc_listener,
         shutdown.clone(),
-        std::time::Duration::ZERO,
     )
     .await?;
 
@@ -152,7 +153,6 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
         bus.clone(),
         messaging_listener,
         shutdown.clone(),
-        std::time::Duration::ZERO,
     )
     .await?;
 
@@ -165,7 +165,6 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
         bus.clone(),
         presence_listener,
         shutdown.clone(),
-        std::time::Duration::ZERO,
     )
     .await?;
     let addresslist_listener = bind(([127, 0, 0, 1], 0).into(), "addresslist gRPC").await?;
@@ -177,7 +176,6 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
         &presence_url,
         addresslist_listener,
         shutdown.clone(),
-        std::time::Duration::ZERO,
     )
     .await?;
 
@@ -275,7 +273,6 @@ pub async fn serve(
                 bus.clone(),
                 grpc,
                 shutdown.clone(),
-                std::time::Duration::from_millis(config.grpc_drain_ms),
             )
             .await?;
             (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
@@ -296,7 +293,6 @@ pub async fn serve(
                 bus.clone(),
                 grpc,
                 shutdown.clone(),
-                std::time::Duration::from_millis(config.grpc_drain_ms),
             )
             .await?;
             (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
@@ -316,7 +312,6 @@ pub async fn serve(
                 bus.clone(),
                 grpc,
                 shutdown.clone(),
-                std::time::Duration::from_millis(config.grpc_drain_ms),
             )
             .await?;
             (vec![ReadyCheck::database(db), ReadyCheck::bus(bus)], None)
@@ -337,7 +332,6 @@ pub async fn serve(
                 &presence_url,
                 grpc,
                 shutdown.clone(),
-                std::time::Duration::from_millis(config.grpc_drain_ms),
             )
             .await?;
             (vec![ReadyCheck::database(db)], None)
@@ -380,7 +374,6 @@ async fn spawn_call(
     bus: SharedBus,
     listener: TcpListener,
     shutdown: CancellationToken,
-    drain: std::time::Duration,
 ) -> anyhow::Result<()> {
     let call = parlay_call::CallService::start(config, db, bus, shutdown.clone()).await?;
     let notification = call.notification_grpc();
@@ -398,15 +391,9 @@ async fn spawn_call(
         .add_service(call.grpc())
         .add_service(notification)
         .add_service(audio);
-    serve_grpc(
-        tasks,
-        router,
-        health,
-        listener,
-        shutdown,
-        drain,
-        async move { call.join().await },
-    );
+    serve_grpc(tasks, router, health, listener, shutdown, async move {
+        call.join().await
+    });
     Ok(())
 }
 
@@ -417,21 +404,14 @@ async fn spawn_messaging(
     bus: SharedBus,
     listener: TcpListener,
     shutdown: CancellationToken,
-    drain: std::time::Duration,
 ) -> anyhow::Result<()> {
     let messaging =
         parlay_messaging::MessagingService::start(config, db, bus, shutdown.clone()).await?;
     let (router, health) = grpc_server(config, &["parlay.messaging.v1.Messaging"]).await?;
     let router = router.add_service(messaging.grpc());
-    serve_grpc(
-        tasks,
-        router,
-        health,
-        listener,
-        shutdown,
-        drain,
-        async move { messaging.join().await },
-    );
+    serve_grpc(tasks, router, health, listener, shutdown, async move {
+        messaging.join().await
+    });
     Ok(())
 }
 
@@ -442,21 +422,14 @@ async fn spawn_presence(
     bus: SharedBus,
     listener: TcpListener,
     shutdown: CancellationToken,
-    drain: std::time::Duration,
 ) -> anyhow::Result<()> {
     let presence =
         parlay_presence::PresenceService::start(config, db, bus, shutdown.clone()).await?;
     let (router, health) = grpc_server(config, &["parlay.presence.v1.Presence"]).await?;
     let router = router.add_service(presence.grpc());
-    serve_grpc(
-        tasks,
-        router,
-        health,
-        listener,
-        shutdown,
-        drain,
-        async move { presence.join().await },
-    );
+    serve_grpc(tasks, router, health, listener, shutdown, async move {
+        presence.join().await
+    });
     Ok(())
 }
 
@@ -467,22 +440,15 @@ async fn spawn_addresslist(
     presence_url: &str,
     listener: TcpListener,
     shutdown: CancellationToken,
-    drain: std::time::Duration,
 ) -> anyhow::Result<()> {
     let addresslist =
         parlay_addresslist::AddressListService::start(config, db, presence_url, shutdown.clone())
             .await?;
     let (router, health) = grpc_server(config, &["parlay.addresslist.v1.AddressList"]).await?;
     let router = router.add_service(addresslist.grpc());
-    serve_grpc(
-        tasks,
-        router,
-        health,
-        listener,
-        shutdown,
-        drain,
-        async move { addresslist.join().await },
-    );
+    serve_grpc(tasks, router, health, listener, shutdown, async move {
+        addresslist.join().await
+    });
     Ok(())
 }
 
@@ -494,14 +460,13 @@ fn serve_grpc(
     health: HealthReporter,
     listener: TcpListener,
     shutdown: CancellationToken,
-    drain: std::time::Duration,
     joined: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     tasks.spawn(async move {
         router
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener),
-                health.stopped(shutdown, drain),
+                health.stopped(shutdown),
             )
             .await?;
         joined.await;
@@ -532,6 +497,7 @@ async fn grpc_server(
     let reporter = HealthReporter {
         reporter,
         services: services.iter().map(|s| s.to_string()).collect(),
+        drain: std::time::Duration::from_millis(config.grpc_drain_ms),
     };
     let mut server = tonic::transport::Server::builder().layer(GrpcMetrics);
     if config.grpc_max_connection_age_secs > 0 {
@@ -561,20 +527,22 @@ async fn grpc_server(
 struct HealthReporter {
     reporter: tonic_health::server::HealthReporter,
     services: Vec<String>,
+    /// `grpc_drain_ms`.
+    drain: std::time::Duration,
 }
 
 impl HealthReporter {
     /// Resolves when the server should close: at `shutdown`, once the server and each of
     /// its services report NOT_SERVING and `drain` has passed, so clients balancing over
     /// replicas have moved away (calls arriving meanwhile are still served).
-    async fn stopped(self, shutdown: CancellationToken, drain: std::time::Duration) {
+    async fn stopped(self, shutdown: CancellationToken) {
         shutdown.cancelled().await;
         let not_serving = tonic_health::ServingStatus::NotServing;
         self.reporter.set_service_status("", not_serving).await;
         for name in &self.services {
             self.reporter.set_service_status(name, not_serving).await;
         }
-        tokio::time::sleep(drain).await;
+        tokio::time::sleep(self.drain).await;
     }
 }
 
