@@ -143,9 +143,8 @@ async fn two_replicas_of_each_service_survive_sigterm_and_sigkill_mid_run() {
         assert!(status.success(), "migrating {service}: {status}");
         urls.insert(service, url);
     }
-    let http: Vec<u16> = vec![free_port(), free_port()];
-    let grpc = |_: &str| vec![free_port(), free_port()];
-    let (call_grpc, messaging_grpc) = (grpc("call"), grpc("messaging"));
+    let http = [free_port(), free_port()];
+    let (call_grpc, messaging_grpc) = ([free_port(), free_port()], [free_port(), free_port()]);
     let list = |ports: &[u16]| {
         ports
             .iter()
@@ -267,9 +266,8 @@ async fn two_replicas_of_each_service_survive_sigterm_and_sigkill_mid_run() {
         ticks.tick().await;
         let (client, key, hook, tally) =
             (client.clone(), key.clone(), hook.url.clone(), tally.clone());
-        let ports = [http[0], http[1]];
         load.spawn(async move {
-            operation(&client, &key, &hook, ports, n, &tally).await;
+            operation(&client, &key, &hook, http, n, &tally).await;
         });
     }
     while load.join_next().await.is_some() {}
