@@ -1,0 +1,324 @@
+//! The system under test, started as child processes of the `parlay` binary so that its CPU
+//! and memory are its own: embedded mode (`parlay up`, SQLite in a temporary directory) or
+//! distributed mode (`parlay serve <service>` per service, over the machine's NATS JetStream
+//! and PostgreSQL, in a namespace and databases of their own, removed afterwards).
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use sea_orm::ConnectionTrait;
+
+use crate::sys;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Embedded,
+    Distributed,
+}
+
+/// Where the harness finds the machine's PostgreSQL and NATS (distributed mode, P3, P4).
+pub fn pg_base() -> String {
+    std::env::var("PARLAY_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn nats_url() -> String {
+    std::env::var("PARLAY_BENCH_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The short codes the benchmark application reads inbound messages of (H2, H3).
+pub const REGISTRATIONS: std::ops::Range<u32> = 3000..3200;
+
+/// What to start.
+pub struct Options {
+    pub mode: Mode,
+    /// The `parlay` binary.
+    pub parlay: PathBuf,
+    /// Extra `PARLAY_*` settings for every process.
+    pub env: Vec<(String, String)>,
+}
+
+/// A running suite: its processes, where it listens, and the key of an application that may
+/// act for every `tel:+1…` user and read the inbound messages of [`REGISTRATIONS`].
+pub struct Suite {
+    processes: Vec<(String, Child)>,
+    /// `http://127.0.0.1:port/1`
+    pub api: String,
+    /// netsim's control API (`http://127.0.0.1:port`).
+    pub netsim: String,
+    pub key: String,
+    dir: PathBuf,
+    databases: Vec<String>,
+}
+
+impl Suite {
+    pub async fn start(options: &Options) -> anyhow::Result<Suite> {
+        let ns = format!(
+            "bench{}x{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis()
+                % 1_000_000
+        );
+        let dir = std::env::temp_dir().join(format!("parlay-{ns}"));
+        std::fs::create_dir_all(&dir)?;
+        let mut suite = Suite {
+            processes: Vec::new(),
+            api: String::new(),
+            netsim: String::new(),
+            key: String::new(),
+            dir,
+            databases: Vec::new(),
+        };
+        let started = match options.mode {
+            Mode::Embedded => suite.start_embedded(options).await,
+            Mode::Distributed => suite.start_distributed(options, &ns).await,
+        };
+        match started {
+            Ok(()) => Ok(suite),
+            Err(e) => {
+                suite.stop().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The pids of the suite's processes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.processes.iter().map(|(_, c)| c.id()).collect()
+    }
+
+    pub fn usage(&self) -> sys::Usage {
+        sys::usage(&self.pids())
+    }
+
+    fn command(&self, options: &Options) -> Command {
+        let mut c = Command::new(&options.parlay);
+        c.stdin(Stdio::null())
+            .env("PARLAY_LOG", "warn")
+            .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
+    /// Creates the benchmark's application (before the suite starts: nothing cached).
+    fn create_app(&mut self, options: &Options, env: &[(&str, String)]) -> anyhow::Result<()> {
+        let mut c = self.command(options);
+        c.envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .args(["--data-dir", &self.dir.display().to_string()])
+            .args(["apps", "create", "--name", "bench", "--user", "tel:+1*"]);
+        for r in REGISTRATIONS {
+            c.args(["--registration", &r.to_string()]);
+        }
+        let out = c.stderr(Stdio::inherit()).output()?;
+        if !out.status.success() {
+            bail!("parlay apps create: {}", out.status);
+        }
+        self.key = String::from_utf8(out.stdout)?
+            .lines()
+            .last()
+            .context("parlay apps create printed no key")?
+            .trim()
+            .to_string();
+        Ok(())
+    }
+
+    fn spawn(&mut self, name: &str, mut command: Command) -> anyhow::Result<()> {
+        let log = std::fs::File::create(self.dir.join(format!("{name}.log")))?;
+        let child = command
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        self.processes.push((name.to_string(), child));
+        Ok(())
+    }
+
+    async fn start_embedded(&mut self, options: &Options) -> anyhow::Result<()> {
+        self.create_app(options, &[])?;
+        let (http, admin) = (free_port()?, free_port()?);
+        let mut c = self.command(options);
+        c.args(["--data-dir", &self.dir.display().to_string()])
+            .args(["--http", &format!("127.0.0.1:{http}")])
+            .args(["--admin", &format!("127.0.0.1:{admin}")])
+            .arg("up");
+        self.spawn("parlay-up", c)?;
+        self.ready("parlay-up", admin).await?;
+        self.api = format!("http://127.0.0.1:{http}/1");
+        self.netsim = format!("http://127.0.0.1:{admin}");
+        Ok(())
+    }
+
+    async fn start_distributed(&mut self, options: &Options, ns: &str) -> anyhow::Result<()> {
+        let admin_db = parlay_kit::db::connect(&format!("{}/postgres", pg_base())).await?;
+        let mut urls = std::collections::HashMap::new();
+        for service in [
+            "call",
+            "messaging",
+            "presence",
+            "addresslist",
+            "notify",
+            "gateway",
+        ] {
+            let name = format!("parlay_{ns}_{service}");
+            admin_db
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await?;
+            self.databases.push(name.clone());
+            let url = format!("{}/{name}", pg_base());
+            let status = self
+                .command(options)
+                .env("PARLAY_DATABASE_URL", &url)
+                .args(["migrate", "--service", service])
+                .status()?;
+            if !status.success() {
+                bail!("parlay migrate --service {service}: {status}");
+            }
+            urls.insert(service, url);
+        }
+        admin_db.close().await.ok();
+        self.create_app(options, &[("PARLAY_DATABASE_URL", urls["gateway"].clone())])?;
+
+        let http = free_port()?;
+        let grpc: std::collections::HashMap<&str, u16> =
+            ["call", "messaging", "presence", "addresslist"]
+                .into_iter()
+                .map(|s| Ok((s, free_port()?)))
+                .collect::<anyhow::Result<_>>()?;
+        let grpc_url = |s: &str| format!("http://127.0.0.1:{}", grpc[s]);
+        let attachments = self.dir.join("attachments");
+        for service in [
+            "call",
+            "messaging",
+            "presence",
+            "addresslist",
+            "netsim",
+            "notify",
+            "gateway",
+        ] {
+            let admin = free_port()?;
+            let mut c = self.command(options);
+            c.env("PARLAY_NATS_URL", nats_url())
+                .env("PARLAY_BUS_PREFIX", ns)
+                .env("PARLAY_PUBLIC_URL", format!("http://127.0.0.1:{http}"))
+                .env("PARLAY_MESSAGING__ATTACHMENTS_DIR", &attachments)
+                .env("PARLAY_CALL_GRPC_URL", grpc_url("call"))
+                .env("PARLAY_MESSAGING_GRPC_URL", grpc_url("messaging"))
+                .env("PARLAY_PRESENCE_GRPC_URL", grpc_url("presence"))
+                .env("PARLAY_ADDRESSLIST_GRPC_URL", grpc_url("addresslist"))
+                .args(["--admin", &format!("127.0.0.1:{admin}")]);
+            if let Some(url) = urls.get(service) {
+                c.env("PARLAY_DATABASE_URL", url);
+            }
+            if let Some(port) = grpc.get(service) {
+                c.env("PARLAY_GRPC_ADDR", format!("127.0.0.1:{port}"));
+            }
+            if service == "gateway" {
+                c.args(["--http", &format!("127.0.0.1:{http}")]);
+            }
+            c.args(["serve", service]);
+            self.spawn(service, c)?;
+            self.ready(service, admin).await?;
+            if service == "netsim" {
+                self.netsim = format!("http://127.0.0.1:{admin}");
+            }
+        }
+        self.api = format!("http://127.0.0.1:{http}/1");
+        Ok(())
+    }
+
+    /// Waits (bounded) for `/readyz` of the process just started.
+    async fn ready(&mut self, name: &str, admin: u16) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = http
+                .get(format!("http://127.0.0.1:{admin}/readyz"))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some((_, child)) = self.processes.last_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                bail!("{name} exited ({status}); see {}", self.log(name).display());
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!(
+                    "{name} not ready after 60 s; see {}",
+                    self.log(name).display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.log"))
+    }
+
+    /// SIGTERM to every process (the newest first), SIGKILL after 10 s; the databases and
+    /// the temporary directory are removed.
+    pub async fn stop(&mut self) {
+        for (_, child) in self.processes.iter_mut().rev() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.processes.clear();
+        if !self.databases.is_empty()
+            && let Ok(admin) = parlay_kit::db::connect(&format!("{}/postgres", pg_base())).await
+        {
+            for db in self.databases.drain(..) {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                    .await;
+            }
+            admin.close().await.ok();
+        }
+        if std::env::var_os("PARLAY_BENCH_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("  logs and data kept in {}", self.dir.display());
+        }
+    }
+}
+
+/// The `parlay` binary: `--parlay`, `PARLAY_BIN`, or beside this program (same target dir).
+pub fn find_parlay(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("PARLAY_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let beside = std::env::current_exe()?
+        .parent()
+        .context("no directory")?
+        .join("parlay");
+    if beside.exists() {
+        Ok(beside)
+    } else {
+        bail!(
+            "no parlay binary at {} (build it: cargo build --release --bin parlay, or pass --parlay)",
+            beside.display()
+        )
+    }
+}
