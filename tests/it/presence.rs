@@ -32,6 +32,7 @@ both_modes!(
     the_note_is_set_read_replaced_and_deleted,
     icon_links_and_location_are_published,
     bad_attributes_are_refused_and_change_nothing,
+    the_persistent_source_is_read_whole,
     hyper_availability_is_switched_on_and_off_and_expires_without_delete,
     service_capabilities_are_seen_by_a_watcher,
 );

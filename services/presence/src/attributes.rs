@@ -160,11 +160,9 @@ pub async fn delete(core: &Core, user: &str, kind: pb::AttributeKind) -> Result<
     Ok(())
 }
 
-/// Everything `user` publishes, and when it last changed.
-pub async fn person<C: ConnectionTrait>(
-    db: &C,
-    user: &str,
-) -> Result<(pb::Person, Option<DateTime<Utc>>)> {
+/// The persistent source of `user`: every attribute set (willingness is left to the
+/// temporary sources).
+pub async fn persistent<C: ConnectionTrait>(db: &C, user: &str) -> Result<pb::Person> {
     let rows = attribute::Entity::find()
         .filter(attribute::Column::UserId.eq(user))
         .all(db)
@@ -187,6 +185,25 @@ pub async fn person<C: ConnectionTrait>(
             None => {}
         }
     }
+    Ok(person)
+}
+
+/// The persistent source when `user` has set at least one attribute; else not found
+/// (never published, or everything deleted: the two read the same).
+pub async fn get_persistent(core: &Core, user: &str) -> Result<pb::Person> {
+    let person = persistent(&core.db, user).await?;
+    if person == pb::Person::default() {
+        return Err(Error::NotFound("persistent"));
+    }
+    Ok(person)
+}
+
+/// Everything `user` publishes, and when it last changed.
+pub async fn person<C: ConnectionTrait>(
+    db: &C,
+    user: &str,
+) -> Result<(pb::Person, Option<DateTime<Utc>>)> {
+    let mut person = persistent(db, user).await?;
     let (willingness, _) =
         crate::sources::union(&crate::sources::live(db, user, Utc::now()).await?);
     person.overriding_willingness = willingness;
