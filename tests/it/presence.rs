@@ -29,6 +29,7 @@ both_modes!(
     an_ignored_invitation_stays_pending,
     ten_quick_updates_give_at_most_two_notifications_the_last_current,
     nobody_sees_a_presentity_or_a_subscription_they_are_not_entitled_to,
+    a_watcher_carries_the_display_name_the_presentity_gave_it,
     the_note_is_set_read_replaced_and_deleted,
     icon_links_and_location_are_published,
     bad_attributes_are_refused_and_change_nothing,

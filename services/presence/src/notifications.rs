@@ -77,6 +77,10 @@ pub async fn watcher_jobs<C: ConnectionTrait>(
         .filter(subscription::Column::ExpiresAt.gt(now))
         .all(db)
         .await?;
+    if subs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let display_name = crate::relations::display_name(db, presentity, watcher).await?;
     let root = core.api_root();
     Ok(subs
         .iter()
@@ -85,7 +89,7 @@ pub async fn watcher_jobs<C: ConnectionTrait>(
                 watcher_notification: WatcherNotification {
                     watcher: vec![m::Watcher {
                         watcher_id: watcher.to_string(),
-                        display_name: None,
+                        display_name: display_name.clone(),
                         status: status_name(shown).into(),
                     }],
                     callback_data: sub.callback_data.clone(),
