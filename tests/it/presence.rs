@@ -15,10 +15,12 @@ use crate::{
 };
 
 mod attributes;
+mod expiry;
 mod sharing;
 mod sources;
 
 use attributes::*;
+use expiry::*;
 use sharing::*;
 use sources::*;
 
@@ -36,6 +38,7 @@ both_modes!(
     the_persistent_source_is_read_whole,
     hyper_availability_is_switched_on_and_off_and_expires_without_delete,
     service_capabilities_are_seen_by_a_watcher,
+    a_subscription_whose_duration_runs_out_is_cancelled_and_gone,
 );
 
 pub fn person_path(user: &str, name: &str) -> String {

@@ -427,6 +427,25 @@ root!(
     PresenceNotification
 );
 
+/// `subscriptionCancellationNotification` (NetAPI): a subscription ended without the
+/// application deleting it (its `duration` ran out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionCancellationNotification {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_data: Option<String>,
+    /// To the subscription that ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link: Vec<Link>,
+}
+
+root!(
+    SubscriptionCancellationNotificationBody,
+    subscription_cancellation_notification,
+    "subscriptionCancellationNotification",
+    SubscriptionCancellationNotification
+);
+
 pub mod urls {
     //! The presence URLs, built from an API root (`http://host/1`) and path values, each
     //! percent-encoded as one segment.

@@ -5,8 +5,14 @@
 //! change due to the watchers, so they are told of it without anyone calling DELETE (and
 //! after a restart, of what expired while the service was down).
 
-use std::{sync::Arc, time::Duration};
-
+use crate::{
+    attributes::touch,
+    core::Core,
+    deliveries,
+    entities::source,
+    error::{Error, Result},
+    expiry::Expiring,
+};
 use chrono::{DateTime, Utc};
 use parlay_kit::{db::begin_write, ids::new_id, wire};
 use parlay_proto::presence::v1 as pb;
@@ -14,15 +20,6 @@ use prost::Message;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder,
-};
-use tokio_util::sync::CancellationToken;
-
-use crate::{
-    attributes::touch,
-    core::Core,
-    deliveries,
-    entities::source,
-    error::{Error, Result},
 };
 
 /// The live sources of `user`, oldest first.
@@ -244,24 +241,14 @@ async fn expire(core: &Core) -> Result<Option<DateTime<Utc>>> {
         .map(|s| s.expires_at))
 }
 
-/// Expires sources until shutdown: when the next one is due, at least every second.
-pub async fn run(core: Arc<Core>, shutdown: CancellationToken) {
-    loop {
-        let wait = match expire(&core).await {
-            Ok(Some(next)) => (next - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .clamp(Duration::from_millis(10), Duration::from_secs(1)),
-            Ok(None) => Duration::from_secs(1),
-            Err(e) => {
-                tracing::warn!(error = %e, "expiring presence sources failed; retrying");
-                Duration::from_secs(1)
-            }
-        };
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
+/// Temporary sources end at their expiry ([`crate::expiry`]).
+pub struct Expiry;
+
+impl Expiring for Expiry {
+    const WHAT: &'static str = "temporary presence sources";
+
+    fn expire(core: &Core) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send {
+        expire(core)
     }
 }
 
