@@ -15,11 +15,13 @@ use crate::{
 };
 
 mod attributes;
+mod contention;
 mod expiry;
 mod sharing;
 mod sources;
 
 use attributes::*;
+use contention::*;
 use expiry::*;
 use sharing::*;
 use sources::*;
@@ -39,6 +41,7 @@ both_modes!(
     hyper_availability_is_switched_on_and_off_and_expires_without_delete,
     service_capabilities_are_seen_by_a_watcher,
     a_subscription_whose_duration_runs_out_is_cancelled_and_gone,
+    concurrent_changes_while_notifications_go_out_all_succeed,
 );
 
 pub fn person_path(user: &str, name: &str) -> String {

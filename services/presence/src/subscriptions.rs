@@ -198,7 +198,7 @@ const BATCH: u64 = 500;
 async fn expire(core: &Core) -> Result<Option<DateTime<Utc>>> {
     loop {
         let now = Utc::now();
-        let expired = subscription::Entity::find()
+        let mut expired = subscription::Entity::find()
             .filter(subscription::Column::ExpiresAt.lte(now))
             .order_by_asc(subscription::Column::ExpiresAt)
             .order_by_asc(subscription::Column::Id)
@@ -208,6 +208,8 @@ async fn expire(core: &Core) -> Result<Option<DateTime<Utc>>> {
         if expired.is_empty() {
             break;
         }
+        // Their deliveries are locked in subscription-id order, as a change locks them.
+        expired.sort_by(|a, b| a.id.cmp(&b.id));
         let txn = begin_write(&core.db).await?;
         let mut ended = 0u64;
         for sub in &expired {

@@ -1,0 +1,87 @@
+//! Changes and the coalescing flusher at once, on the same presentity's rows: every change
+//! succeeds and every subscription ends up with the last state. (On PostgreSQL the flusher
+//! and a change used to lock those rows in different orders and could deadlock; one of
+//! them was then aborted, a change answering 500.)
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use super::{mutual, note_text, person_path, presence_of};
+use crate::{
+    harness::{Mode, Suite, eventually, unique_tel},
+    messaging::enc,
+    receiver::Receiver,
+};
+
+pub async fn concurrent_changes_while_notifications_go_out_all_succeed(mode: Mode) {
+    let suite = Suite::start_with(mode, |c| c.presence.notify_interval_ms = 1).await;
+    let p = unique_tel();
+    let watchers: Vec<String> = (0..6).map(|_| unique_tel()).collect();
+    let mut users: Vec<&str> = watchers.iter().map(String::as_str).collect();
+    users.push(&p);
+    let app = suite.app("contention", &users).await;
+    let receiver = Receiver::start().await;
+    for w in &watchers {
+        mutual(&app, w, &p).await;
+        for n in 0..2 {
+            let r = app
+                .send(
+                    Method::POST,
+                    &format!(
+                        "/presence/{}/subscriptions/presenceListSubscriptions/rcs",
+                        enc(w)
+                    ),
+                    Some(json!({"presenceListSubscription": {
+                        "callbackReference": {"notifyURL": receiver.url, "callbackData": format!("{w}-{n}")}}})),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        }
+    }
+    let path = person_path(&p, "noteList");
+    let first = app
+        .send(
+            Method::PUT,
+            &path,
+            Some(json!({"noteList": {"note": [{"text": "first"}]}})),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let writers = (0..4).map(|k| {
+        let (app, path) = (&app, &path);
+        async move {
+            for i in 0..15 {
+                let body = json!({"noteList": {"note": [{"text": format!("w{k} n{i}")}]}});
+                let r = app.send(Method::PUT, path, Some(body)).await;
+                assert!(
+                    r.status.is_success(),
+                    "PUT {k}/{i}: {} {:?}",
+                    r.status,
+                    r.body
+                );
+            }
+        }
+    });
+    futures::future::join_all(writers).await;
+    let last = app.send(Method::GET, &path, None).await;
+    assert_eq!(last.status, StatusCode::OK);
+    let last = last.body["noteList"]["note"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Every one of the 12 subscriptions is told the last note.
+    eventually("every subscription gets the last note", 20, || async {
+        let got = receiver
+            .received()
+            .iter()
+            .filter(|r| {
+                let c = &r.body["presenceNotification"]["presenceContact"][0];
+                c["presentityUserId"] == p.as_str() && note_text(c) == last
+            })
+            .map(|r| r.body["presenceNotification"]["callbackData"].to_string())
+            .collect::<std::collections::HashSet<_>>();
+        (got.len() == 12).then_some(())
+    })
+    .await;
+    assert!(!presence_of(&receiver, &p).is_empty());
+}
