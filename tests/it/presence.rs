@@ -42,6 +42,7 @@ both_modes!(
     service_capabilities_are_seen_by_a_watcher,
     a_subscription_whose_duration_runs_out_is_cancelled_and_gone,
     concurrent_changes_while_notifications_go_out_all_succeed,
+    concurrent_first_puts_of_an_attribute_create_it_once,
 );
 
 pub fn person_path(user: &str, name: &str) -> String {

@@ -108,29 +108,31 @@ pub async fn put(
     let kind = kind_of(&value);
     let stored = pb::Attribute { value: Some(value) };
     let txn = begin_write(&core.db).await?;
-    let key = (user.to_string(), kind.to_string());
-    let existed = attribute::Entity::find_by_id(key)
-        .one(&txn)
-        .await?
-        .is_some();
     let row = attribute::ActiveModel {
         user_id: Set(user.to_string()),
         kind: Set(kind.to_string()),
         value: Set(stored.encode_to_vec()),
         updated_at: Set(now),
     };
-    if existed {
+    // Insert, else replace: two first PUTs at once must not collide (the second waits for
+    // the first's insert, then replaces it).
+    let created = attribute::Entity::insert(row.clone())
+        .on_conflict(
+            OnConflict::columns([attribute::Column::UserId, attribute::Column::Kind])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?
+        == 1;
+    if !created {
         attribute::Entity::update(row).exec(&txn).await?;
-    } else {
-        attribute::Entity::insert(row)
-            .exec_without_returning(&txn)
-            .await?;
     }
     touch(&txn, user, now).await?;
     deliveries::presence_changed(&txn, core, user, now).await?;
     txn.commit().await?;
     core.wake();
-    Ok((stored, !existed))
+    Ok((stored, created))
 }
 
 pub async fn get(core: &Core, user: &str, kind: pb::AttributeKind) -> Result<pb::Attribute> {

@@ -1,7 +1,8 @@
-//! Changes and the coalescing flusher at once, on the same presentity's rows: every change
-//! succeeds and every subscription ends up with the last state. (On PostgreSQL the flusher
-//! and a change used to lock those rows in different orders and could deadlock; one of
-//! them was then aborted, a change answering 500.)
+//! Changes at once. With the coalescing flusher, on the same presentity's rows: every
+//! change succeeds and every subscription ends up with the last state (on PostgreSQL the
+//! flusher and a change used to lock those rows in different orders and could deadlock;
+//! one of them was then aborted, a change answering 500). First PUTs of one attribute at
+//! once: one creates it (201), the others replace it (200), none fails.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -84,4 +85,39 @@ pub async fn concurrent_changes_while_notifications_go_out_all_succeed(mode: Mod
     })
     .await;
     assert!(!presence_of(&receiver, &p).is_empty());
+}
+
+pub async fn concurrent_first_puts_of_an_attribute_create_it_once(mode: Mode) {
+    let suite = Suite::start(mode).await;
+    let a = unique_tel();
+    let app = suite.app("first-puts", &[&a]).await;
+    let path = person_path(&a, "location");
+    let puts = (0..12).map(|k| {
+        let (app, path) = (&app, &path);
+        async move {
+            let body = json!({"location": {"placeName": format!("place {k}")}});
+            app.send(Method::PUT, path, Some(body)).await
+        }
+    });
+    let answers = futures::future::join_all(puts).await;
+    let created: Vec<_> = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .collect();
+    assert_eq!(created.len(), 1, "one creates it: {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|r| r.status == StatusCode::CREATED || r.status == StatusCode::OK),
+        "the others replace it: {answers:?}"
+    );
+    assert_eq!(created[0].header("location"), app.url(&path));
+    let read = app.send(Method::GET, &path, None).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(
+        read.body["location"]["placeName"]
+            .as_str()
+            .unwrap()
+            .starts_with("place ")
+    );
 }
