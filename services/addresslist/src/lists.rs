@@ -95,8 +95,7 @@ async fn begin_for(db: &DatabaseConnection, owner: &str) -> Result<DatabaseTrans
     Ok(txn)
 }
 
-/// Records a change for presence: of a list (`member` empty), or of a member, with its
-/// display name when it is (still) in the list.
+/// Records a change for presence: of a list (`member` empty), or of a member leaving it.
 async fn record<C: ConnectionTrait>(
     txn: &C,
     owner: &str,
@@ -107,6 +106,8 @@ async fn record<C: ConnectionTrait>(
     record_named(txn, owner, list_id, member, present, None).await
 }
 
+/// Records a change of a member for presence, with the display name it has in the list
+/// after the change (presence shows it as `watcher.displayName`).
 async fn record_named<C: ConnectionTrait>(
     txn: &C,
     owner: &str,

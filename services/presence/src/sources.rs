@@ -1,9 +1,18 @@
 //! Temporary presence sources: hyper-availability (`overridingWillingness`) and service
 //! capabilities, each with a granted lifetime (`presence.max_source_secs` at most). What
 //! watchers see is the union of the live ones with the persistent attributes. A source
-//! past its expiry reads as gone at once; [`run`] deletes it soon after and makes the
+//! past its expiry reads as gone at once; [`Expiry`] deletes it soon after and makes the
 //! change due to the watchers, so they are told of it without anyone calling DELETE (and
 //! after a restart, of what expired while the service was down).
+
+use chrono::{DateTime, Utc};
+use parlay_kit::{db::begin_write, ids::new_id, wire};
+use parlay_proto::presence::v1 as pb;
+use prost::Message;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
 
 use crate::{
     attributes::touch,
@@ -12,14 +21,6 @@ use crate::{
     entities::source,
     error::{Error, Result},
     expiry::Expiring,
-};
-use chrono::{DateTime, Utc};
-use parlay_kit::{db::begin_write, ids::new_id, wire};
-use parlay_proto::presence::v1 as pb;
-use prost::Message;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
 };
 
 /// The live sources of `user`, oldest first.
