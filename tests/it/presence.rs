@@ -15,10 +15,14 @@ use crate::{
 };
 
 mod attributes;
+mod contention;
+mod expiry;
 mod sharing;
 mod sources;
 
 use attributes::*;
+use contention::*;
+use expiry::*;
 use sharing::*;
 use sources::*;
 
@@ -29,11 +33,16 @@ both_modes!(
     an_ignored_invitation_stays_pending,
     ten_quick_updates_give_at_most_two_notifications_the_last_current,
     nobody_sees_a_presentity_or_a_subscription_they_are_not_entitled_to,
+    a_watcher_carries_the_display_name_the_presentity_gave_it,
     the_note_is_set_read_replaced_and_deleted,
     icon_links_and_location_are_published,
     bad_attributes_are_refused_and_change_nothing,
+    the_persistent_source_is_read_whole,
     hyper_availability_is_switched_on_and_off_and_expires_without_delete,
     service_capabilities_are_seen_by_a_watcher,
+    a_subscription_whose_duration_runs_out_is_cancelled_and_gone,
+    concurrent_changes_while_notifications_go_out_all_succeed,
+    concurrent_first_puts_of_an_attribute_create_it_once,
 );
 
 pub fn person_path(user: &str, name: &str) -> String {

@@ -2,7 +2,8 @@
 //! runs as a child process and is killed with SIGKILL while a webhook is in flight; after a
 //! restart the webhook still arrives, with the same notification id. SIGTERM drains and
 //! exits cleanly. Messaging likewise: delivery statuses, their notifications and inbound
-//! messages with their attachments survive a SIGKILL of the embedded suite.
+//! messages with their attachments survive a SIGKILL of the embedded suite; and a presence
+//! subscription that expires while the suite is down is cancelled once it is back.
 
 use std::{
     net::TcpListener,
@@ -258,6 +259,75 @@ async fn embedded_suite_killed_mid_messaging_loses_nothing() {
     let (status, _, bytes) = app.get_bytes(&attachment).await;
     assert_eq!((status, bytes), (StatusCode::OK, photo));
 
+    let status = terminate(&mut restarted);
+    assert!(
+        status.success(),
+        "SIGTERM should drain and exit 0, got {status}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A presence subscription whose duration runs out while the embedded suite is down
+/// (SIGKILL) is cancelled once it is back: the application gets its
+/// `subscriptionCancellationNotification` and the subscription reads 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presence_subscription_expiring_while_the_suite_is_down_is_cancelled_after_restart() {
+    use serde_json::json;
+    crate::harness::init();
+    let dir = std::env::temp_dir().join(unique("parlay-kill-prs-"));
+    let (http, admin) = (free_port(), free_port());
+    let mut child = embedded(&dir, http, admin);
+    ready(admin).await;
+    let config = parlay_kit::Config {
+        data_dir: dir.clone(),
+        ..Default::default()
+    };
+    let gateway_db = parlay_kit::db::url_for(&config, "gateway");
+    let user = crate::harness::unique_tel();
+    let db = parlay_kit::db::connect_and_migrate::<parlay_gateway::Migrator>(&gateway_db)
+        .await
+        .unwrap();
+    let (_, key) = parlay_gateway::apps::create_with(&db, "prs", vec![user.clone()], vec![])
+        .await
+        .unwrap();
+    let app = App {
+        key,
+        api: format!("http://127.0.0.1:{http}/1"),
+        http: reqwest::Client::new(),
+    };
+    let hook = Receiver::start().await;
+    let created = app
+        .send(
+            reqwest::Method::POST,
+            &format!(
+                "/presence/{}/subscriptions/watchersSubscriptions",
+                crate::messaging::enc(&user)
+            ),
+            Some(json!({"watchersSubscription": {
+                "callbackReference": {"notifyURL": hook.url, "callbackData": "down"},
+                "duration": 2}})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let url = created.header("location").to_string();
+    kill(&mut child);
+    // Down for longer than the subscription had left.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(hook.received().is_empty());
+    let mut restarted = embedded(&dir, http, admin);
+    ready(admin).await;
+    let cancelled = hook
+        .until("the cancellation after the restart", 20, |r| {
+            r.body["subscriptionCancellationNotification"].is_object()
+        })
+        .await;
+    assert_eq!(
+        cancelled.body,
+        json!({"subscriptionCancellationNotification": {
+            "callbackData": "down",
+            "link": [{"rel": "WatchersSubscription", "href": url}]}})
+    );
+    assert_eq!(app.get_url(&url).await.status, StatusCode::NOT_FOUND);
     let status = terminate(&mut restarted);
     assert!(
         status.success(),

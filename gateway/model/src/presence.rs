@@ -214,6 +214,45 @@ root!(
     PresenceSource
 );
 
+/// The person of the persistent source (row 7): the attributes set, each with its own
+/// `resourceURL`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PersistentPerson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_list: Option<NoteList>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_icon: Option<StatusIcon>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_list: Option<LinkList>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    #[serde(
+        rename = "resourceURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_url: Option<String>,
+}
+
+root!(PersistentPersonBody, person, "person", PersistentPerson);
+
+/// The persistent source (row 7), shaped like a temporary `presenceSource`: its `person`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PersistentSource {
+    pub person: PersistentPerson,
+    #[serde(rename = "resourceURL")]
+    pub resource_url: String,
+}
+
+root!(
+    PersistentSourceBody,
+    presence_source,
+    "presenceSource",
+    PersistentSource
+);
+
 /// The person part of a contact's presence (§2.6).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -388,6 +427,25 @@ root!(
     PresenceNotification
 );
 
+/// `subscriptionCancellationNotification` (NetAPI): a subscription ended without the
+/// application deleting it (its `duration` ran out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionCancellationNotification {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_data: Option<String>,
+    /// To the subscription that ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link: Vec<Link>,
+}
+
+root!(
+    SubscriptionCancellationNotificationBody,
+    subscription_cancellation_notification,
+    "subscriptionCancellationNotification",
+    SubscriptionCancellationNotification
+);
+
 pub mod urls {
     //! The presence URLs, built from an API root (`http://host/1`) and path values, each
     //! percent-encoded as one segment.
@@ -410,6 +468,14 @@ pub mod urls {
             user_id,
             &["presenceSource", "persistent", "person", name],
         )
+    }
+
+    pub fn persistent(root: &str, user_id: &str) -> String {
+        user(root, user_id, &["presenceSource", "persistent"])
+    }
+
+    pub fn persistent_person(root: &str, user_id: &str) -> String {
+        user(root, user_id, &["presenceSource", "persistent", "person"])
     }
 
     pub fn sources(root: &str, user_id: &str) -> String {

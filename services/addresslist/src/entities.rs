@@ -65,6 +65,8 @@ pub mod change {
         /// Empty for a change of the list itself.
         pub member: String,
         pub present: bool,
+        /// The member's display name after the change (members only).
+        pub display_name: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

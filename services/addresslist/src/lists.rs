@@ -95,6 +95,7 @@ async fn begin_for(db: &DatabaseConnection, owner: &str) -> Result<DatabaseTrans
     Ok(txn)
 }
 
+/// Records a change for presence: of a list (`member` empty), or of a member leaving it.
 async fn record<C: ConnectionTrait>(
     txn: &C,
     owner: &str,
@@ -102,11 +103,25 @@ async fn record<C: ConnectionTrait>(
     member: &str,
     present: bool,
 ) -> Result<()> {
+    record_named(txn, owner, list_id, member, present, None).await
+}
+
+/// Records a change of a member for presence, with the display name it has in the list
+/// after the change (presence shows it as `watcher.displayName`).
+async fn record_named<C: ConnectionTrait>(
+    txn: &C,
+    owner: &str,
+    list_id: &str,
+    member: &str,
+    present: bool,
+    display_name: Option<String>,
+) -> Result<()> {
     change::Entity::insert(change::ActiveModel {
         owner: Set(owner.to_string()),
         list_id: Set(list_id.to_string()),
         member: Set(member.to_string()),
         present: Set(present),
+        display_name: Set(display_name),
         ..Default::default()
     })
     .exec_without_returning(txn)
@@ -333,11 +348,15 @@ pub async fn put_member(
         member::Entity::insert(row.clone().into_active_model())
             .exec_without_returning(&txn)
             .await?;
-        record(&txn, owner, id, member_id, true).await?;
+        record_named(&txn, owner, id, member_id, true, row.display_name.clone()).await?;
     } else {
         member::Entity::update(row.clone().into_active_model().reset_all())
             .exec(&txn)
             .await?;
+        // Presence shows the name (watcher.displayName): tell it when it changed.
+        if existing.as_ref().map(|m| &m.display_name) != Some(&row.display_name) {
+            record_named(&txn, owner, id, member_id, true, row.display_name.clone()).await?;
+        }
     }
     if let Some(other) = opposite(id) {
         let gone = member::Entity::delete_by_id((

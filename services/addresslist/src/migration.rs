@@ -13,7 +13,7 @@ impl MigratorTrait for Migrator {
     }
 
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(AddressListTables)]
+        vec![Box::new(AddressListTables), Box::new(ChangeDisplayNames)]
     }
 }
 
@@ -84,5 +84,40 @@ impl MigrationTrait for AddressListTables {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Changes carry the member's display name, so presence can show a watcher's
+/// (`watcher.displayName`).
+struct ChangeDisplayNames;
+
+impl MigrationName for ChangeDisplayNames {
+    fn name(&self) -> &str {
+        "m20261202_000102_addresslist_change_display_names"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ChangeDisplayNames {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("addresslist_changes")
+                    .add_column(text_null("display_name"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("addresslist_changes")
+                    .drop_column("display_name")
+                    .to_owned(),
+            )
+            .await
     }
 }

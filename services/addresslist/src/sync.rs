@@ -63,6 +63,7 @@ impl Syncer {
                     contact_list_id: r.list_id.clone(),
                     member: r.member.clone(),
                     present: r.present,
+                    display_name: r.display_name.clone(),
                 })
                 .collect();
             let request = parlay_kit::grpc::request_for(CALLER, ppb::ListChanges { changes });

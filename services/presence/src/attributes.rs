@@ -108,29 +108,31 @@ pub async fn put(
     let kind = kind_of(&value);
     let stored = pb::Attribute { value: Some(value) };
     let txn = begin_write(&core.db).await?;
-    let key = (user.to_string(), kind.to_string());
-    let existed = attribute::Entity::find_by_id(key)
-        .one(&txn)
-        .await?
-        .is_some();
     let row = attribute::ActiveModel {
         user_id: Set(user.to_string()),
         kind: Set(kind.to_string()),
         value: Set(stored.encode_to_vec()),
         updated_at: Set(now),
     };
-    if existed {
+    // Insert, else replace: two first PUTs at once must not collide (the second waits for
+    // the first's insert, then replaces it).
+    let created = attribute::Entity::insert(row.clone())
+        .on_conflict(
+            OnConflict::columns([attribute::Column::UserId, attribute::Column::Kind])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?
+        == 1;
+    if !created {
         attribute::Entity::update(row).exec(&txn).await?;
-    } else {
-        attribute::Entity::insert(row)
-            .exec_without_returning(&txn)
-            .await?;
     }
     touch(&txn, user, now).await?;
     deliveries::presence_changed(&txn, core, user, now).await?;
     txn.commit().await?;
     core.wake();
-    Ok((stored, !existed))
+    Ok((stored, created))
 }
 
 pub async fn get(core: &Core, user: &str, kind: pb::AttributeKind) -> Result<pb::Attribute> {
@@ -160,11 +162,9 @@ pub async fn delete(core: &Core, user: &str, kind: pb::AttributeKind) -> Result<
     Ok(())
 }
 
-/// Everything `user` publishes, and when it last changed.
-pub async fn person<C: ConnectionTrait>(
-    db: &C,
-    user: &str,
-) -> Result<(pb::Person, Option<DateTime<Utc>>)> {
+/// The persistent source of `user`: every attribute set (willingness is left to the
+/// temporary sources).
+pub async fn persistent<C: ConnectionTrait>(db: &C, user: &str) -> Result<pb::Person> {
     let rows = attribute::Entity::find()
         .filter(attribute::Column::UserId.eq(user))
         .all(db)
@@ -187,6 +187,25 @@ pub async fn person<C: ConnectionTrait>(
             None => {}
         }
     }
+    Ok(person)
+}
+
+/// The persistent source when `user` has set at least one attribute; else not found
+/// (never published, or everything deleted: the two read the same).
+pub async fn get_persistent(core: &Core, user: &str) -> Result<pb::Person> {
+    let person = persistent(&core.db, user).await?;
+    if person == pb::Person::default() {
+        return Err(Error::NotFound("persistent"));
+    }
+    Ok(person)
+}
+
+/// Everything `user` publishes, and when it last changed.
+pub async fn person<C: ConnectionTrait>(
+    db: &C,
+    user: &str,
+) -> Result<(pb::Person, Option<DateTime<Utc>>)> {
+    let mut person = persistent(db, user).await?;
     let (willingness, _) =
         crate::sources::union(&crate::sources::live(db, user, Utc::now()).await?);
     person.overriding_willingness = willingness;

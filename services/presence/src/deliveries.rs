@@ -14,7 +14,7 @@ use parlay_kit::db::begin_write;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, OnConflict},
+    sea_query::{Expr, LockBehavior, LockType, OnConflict},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -98,7 +98,8 @@ async fn list_subscriptions<C: ConnectionTrait>(
     if let Some(list) = only_list {
         q = q.filter(subscription::Column::ListId.eq(list));
     }
-    Ok(q.all(db).await?)
+    // One order for every change, so two changes lock a presentity's rows alike.
+    Ok(q.order_by_asc(subscription::Column::Id).all(db).await?)
 }
 
 /// Makes `presentity`'s presence due to `watcher`'s subscriptions whose list holds it.
@@ -187,19 +188,14 @@ const BATCH: u64 = 500;
 pub async fn run(core: Arc<Core>, shutdown: CancellationToken) {
     loop {
         let wait = match flush(&core).await {
-            Ok(Some(next)) => (next - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(Duration::from_secs(1)),
-            Ok(None) => Duration::from_secs(1),
+            // At least a moment even when a row is due now: it was skipped because a
+            // change holds it, and goes once that change commits (which wakes us).
+            Ok(next) => crate::expiry::pause(next, Utc::now()),
             Err(e) => {
                 tracing::warn!(error = %e, "presence notifications could not be sent; retrying");
                 Duration::from_secs(1)
             }
         };
-        if wait.is_zero() {
-            continue;
-        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = core.flusher.notified() => {}
@@ -212,17 +208,16 @@ pub async fn run(core: Arc<Core>, shutdown: CancellationToken) {
 async fn flush(core: &Core) -> Result<Option<DateTime<Utc>>> {
     loop {
         let now = Utc::now();
-        let due = delivery::Entity::find()
+        // A look first, so a pass with nothing due takes no write lock (SQLite).
+        let any_due = delivery::Entity::find()
             .filter(delivery::Column::DueAt.lte(now))
-            .order_by_asc(delivery::Column::DueAt)
-            .limit(BATCH)
-            .all(&core.db)
-            .await?;
-        if due.is_empty() {
+            .one(&core.db)
+            .await?
+            .is_some();
+        if !any_due {
             break;
         }
-        let full = due.len() as u64 == BATCH;
-        send(core, due, now).await?;
+        let full = send(core, now).await?;
         core.waker.wake();
         if !full {
             break;
@@ -237,14 +232,32 @@ async fn flush(core: &Core) -> Result<Option<DateTime<Utc>>> {
     Ok(next)
 }
 
-async fn send(core: &Core, due: Vec<delivery::Model>, now: DateTime<Utc>) -> Result<()> {
+/// Sends a batch of due rows in one transaction; true when the batch was full (more may
+/// be due).
+///
+/// Lock order: the rows are taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so the
+/// flusher never waits for a row a change holds. It used to claim the rows one `UPDATE` at
+/// a time in due order while a change ([`schedule`], under `FOR UPDATE`) locked the same
+/// presentity's rows in subscription order: each could hold one row the other wanted, a
+/// deadlock PostgreSQL broke by aborting one of them. A skipped row stays due and goes at
+/// the next pass, after that change committed (and saw it due, or made it due again).
+async fn send(core: &Core, now: DateTime<Utc>) -> Result<bool> {
     let txn = begin_write(&core.db).await?;
+    let mut select = delivery::Entity::find()
+        .filter(delivery::Column::DueAt.lte(now))
+        .order_by_asc(delivery::Column::DueAt)
+        .limit(BATCH);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let due = select.all(&txn).await?;
+    let full = due.len() as u64 == BATCH;
     let mut subs: HashMap<String, Option<subscription::Model>> = HashMap::new();
     let mut contacts = HashMap::new();
     let mut fanned_out = 0u64;
     for row in due {
-        // Claimed by this transaction only if still due as read (another replica, or a
-        // revocation, may have taken it meanwhile).
+        // Locked by this transaction on PostgreSQL; elsewhere (SQLite serialises
+        // writers) claimed only if still due as read.
         let claimed = delivery::Entity::update_many()
             .col_expr(
                 delivery::Column::DueAt,
@@ -289,5 +302,5 @@ async fn send(core: &Core, due: Vec<delivery::Model>, now: DateTime<Utc>) -> Res
     // Presence fan-out: the notifications a batch of due deliveries produced.
     metrics::counter!("parlay_presence_notifications_total", "kind" => "presenceList")
         .increment(fanned_out);
-    Ok(())
+    Ok(full)
 }

@@ -57,6 +57,8 @@ pub mod member {
         pub member: String,
         pub present: bool,
         pub seq: i64,
+        /// The name the owner gave the member in this list, if any.
+        pub display_name: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -78,6 +78,13 @@ impl Presence for PresenceGrpc {
         .await
     }
 
+    async fn get_persistent_source(&self, request: Request<pb::UserRef>) -> Reply<pb::Person> {
+        call("GetPersistentSource", request, |_, r| async move {
+            attributes::get_persistent(&self.core, user(&r.user_id)?).await
+        })
+        .await
+    }
+
     async fn create_presence_source(
         &self,
         request: Request<pb::CreateSourceRequest>,

@@ -6,7 +6,8 @@
 //!   and `rcs_revoke` (pending, active, revoked; terminated when gone);
 //! - **subscriptions** ([`subscriptions`]) of applications: watchers subscriptions
 //!   (notified of each watcher change at once) and presence-list subscriptions (notified
-//!   of contacts' presence, coalesced per presentity: [`deliveries`]).
+//!   of contacts' presence, coalesced per presentity: [`deliveries`]), each ended with a
+//!   `subscriptionCancellationNotification` when its duration runs out ([`expiry`]).
 //!
 //! Notifications are rendered here with the shared ParlayREST model and handed to notify
 //! as jobs on `notify.presence` through the outbox. The client-visible behaviour is
@@ -22,6 +23,7 @@ mod deliveries;
 pub mod domain;
 mod entities;
 mod error;
+mod expiry;
 mod grpc;
 mod migration;
 mod notifications;
@@ -29,7 +31,7 @@ mod relations;
 mod sources;
 mod subscriptions;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use parlay_kit::{Config, bus::SharedBus, outbox};
 use parlay_proto::presence::v1::presence_server::PresenceServer;
@@ -43,8 +45,8 @@ pub use migration::Migrator;
 
 use crate::core::Core;
 
-/// A running presence service: its workers (outbox relay, notification flusher, janitor)
-/// and the state its gRPC service uses.
+/// A running presence service: its workers (outbox relay, notification flusher, the
+/// expiry of temporary sources and of subscriptions) and the state its gRPC service uses.
 pub struct PresenceService {
     core: Arc<Core>,
     tasks: JoinSet<()>,
@@ -69,8 +71,11 @@ impl PresenceService {
         let mut tasks = JoinSet::new();
         tasks.spawn(outbox::Relay::new(db, bus, waker).run(shutdown.clone()));
         tasks.spawn(deliveries::run(core.clone(), shutdown.clone()));
-        tasks.spawn(sources::run(core.clone(), shutdown.clone()));
-        tasks.spawn(janitor(core.clone(), shutdown));
+        tasks.spawn(expiry::run::<sources::Expiry>(
+            core.clone(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(expiry::run::<subscriptions::Expiry>(core.clone(), shutdown));
         Ok(Self { core, tasks })
     }
 
@@ -84,20 +89,5 @@ impl PresenceService {
     /// Waits for the workers to stop after shutdown.
     pub async fn join(mut self) {
         while self.tasks.join_next().await.is_some() {}
-    }
-}
-
-/// Deletes expired subscriptions (with what was coalescing for them) every minute.
-async fn janitor(core: Arc<Core>, shutdown: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-        }
-        match subscriptions::purge_expired(&core.db, chrono::Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "expired presence subscriptions purged"),
-            Err(e) => tracing::warn!(error = %e, "presence subscription purge failed"),
-        }
     }
 }

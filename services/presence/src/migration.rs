@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(parlay_kit::migration::KitTables),
             Box::new(PresenceTables),
+            Box::new(MemberDisplayNames),
         ]
     }
 }
@@ -222,5 +223,39 @@ impl MigrationTrait for PresenceTables {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// The display name each list member has in its owner's list (`watcher.displayName`).
+struct MemberDisplayNames;
+
+impl MigrationName for MemberDisplayNames {
+    fn name(&self) -> &str {
+        "m20261202_000202_presence_member_display_names"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MemberDisplayNames {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("presence_list_members")
+                    .add_column(text_null("display_name"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("presence_list_members")
+                    .drop_column("display_name")
+                    .to_owned(),
+            )
+            .await
     }
 }

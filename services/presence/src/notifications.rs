@@ -7,20 +7,28 @@ use parlay_kit::{bus::Envelope, ids::new_id, wire};
 use parlay_model::{
     common::Link,
     presence::{
-        self as m, PresenceNotification, PresenceNotificationBody, WatcherNotification,
-        WatcherNotificationBody, urls,
+        self as m, PresenceNotification, PresenceNotificationBody,
+        SubscriptionCancellationNotification, SubscriptionCancellationNotificationBody,
+        WatcherNotification, WatcherNotificationBody, urls,
     },
 };
 use parlay_proto::{notify::v1::NotificationJob, presence::v1 as pb};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::{
-    attributes, convert, core::Core, deliveries::KIND_WATCHERS, domain::Shown,
-    entities::subscription, error::Result,
+    attributes, convert,
+    core::Core,
+    deliveries::{KIND_LIST, KIND_WATCHERS},
+    domain::Shown,
+    entities::subscription,
+    error::Result,
 };
 
 /// Where notification jobs go.
 pub const SUBJECT_NOTIFY: &str = "notify.presence";
+
+/// The outbox order key of watcher notifications.
+pub const WATCHERS_ORDER_KEY: &str = "presence-watchers";
 
 fn job(
     core: &Core,
@@ -77,6 +85,10 @@ pub async fn watcher_jobs<C: ConnectionTrait>(
         .filter(subscription::Column::ExpiresAt.gt(now))
         .all(db)
         .await?;
+    if subs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let display_name = crate::relations::display_name(db, presentity, watcher).await?;
     let root = core.api_root();
     Ok(subs
         .iter()
@@ -85,7 +97,7 @@ pub async fn watcher_jobs<C: ConnectionTrait>(
                 watcher_notification: WatcherNotification {
                     watcher: vec![m::Watcher {
                         watcher_id: watcher.to_string(),
-                        display_name: None,
+                        display_name: display_name.clone(),
                         status: status_name(shown).into(),
                     }],
                     callback_data: sub.callback_data.clone(),
@@ -148,4 +160,38 @@ pub fn presence_job(
     };
     let body = serde_json::to_vec(&body).ok()?;
     Some(job(core, sub, body, "presenceListSubscription", now))
+}
+
+/// The `subscriptionCancellationNotification` telling `sub`'s application that it ended
+/// (its duration ran out), linking to the subscription as it was given.
+pub fn cancellation_job(
+    core: &Core,
+    sub: &subscription::Model,
+    now: DateTime<Utc>,
+) -> Option<Envelope> {
+    let root = core.api_root();
+    let (rel, href, kind) = if sub.kind == KIND_LIST {
+        (
+            "PresenceListSubscription",
+            urls::list_subscription(&root, &sub.path_user_id, &sub.list_id, &sub.id),
+            "presenceListSubscription",
+        )
+    } else {
+        (
+            "WatchersSubscription",
+            urls::watchers_subscription(&root, &sub.path_user_id, &sub.id),
+            "watchersSubscription",
+        )
+    };
+    let body = SubscriptionCancellationNotificationBody {
+        subscription_cancellation_notification: SubscriptionCancellationNotification {
+            callback_data: sub.callback_data.clone(),
+            link: vec![Link {
+                rel: rel.into(),
+                href,
+            }],
+        },
+    };
+    let body = serde_json::to_vec(&body).ok()?;
+    Some(job(core, sub, body, kind, now))
 }

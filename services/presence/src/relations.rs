@@ -106,7 +106,7 @@ pub async fn apply(core: &Core, changes: Vec<pb::ListChange>) -> Result<()> {
             upsert_list(&txn, &c).await?;
             continue;
         }
-        if !upsert_member(&txn, &c).await? {
+        if upsert_member(&txn, &c).await? != Applied::Membership {
             continue;
         }
         if c.contact_list_id == RCS || c.contact_list_id == RCS_REVOKE {
@@ -129,7 +129,7 @@ pub async fn apply(core: &Core, changes: Vec<pb::ListChange>) -> Result<()> {
         }
     }
     let watcher_jobs = jobs.len() as u64;
-    parlay_kit::outbox::enqueue(&txn, "presence-watchers", jobs).await?;
+    parlay_kit::outbox::enqueue(&txn, notifications::WATCHERS_ORDER_KEY, jobs).await?;
     txn.commit().await?;
     metrics::counter!("parlay_presence_notifications_total", "kind" => "watchers")
         .increment(watcher_jobs);
@@ -162,8 +162,19 @@ async fn upsert_list<C: ConnectionTrait>(db: &C, c: &pb::ListChange) -> Result<b
     }
 }
 
-/// Stores a membership change unless a newer one is stored; true when it was applied.
-async fn upsert_member<C: ConnectionTrait>(db: &C, c: &pb::ListChange) -> Result<bool> {
+/// What storing a member change did.
+#[derive(Debug, PartialEq, Eq)]
+enum Applied {
+    /// A newer change of the key was stored already.
+    Stale,
+    /// The member stays as it was (in or out); at most its display name changed.
+    Renamed,
+    /// The member came or went.
+    Membership,
+}
+
+/// Stores a member change unless a newer one is stored.
+async fn upsert_member<C: ConnectionTrait>(db: &C, c: &pb::ListChange) -> Result<Applied> {
     let key = (c.owner.clone(), c.contact_list_id.clone(), c.member.clone());
     let row = member::Model {
         owner: c.owner.clone(),
@@ -171,22 +182,73 @@ async fn upsert_member<C: ConnectionTrait>(db: &C, c: &pb::ListChange) -> Result
         member: c.member.clone(),
         present: c.present,
         seq: c.seq,
+        display_name: c.display_name.clone().filter(|_| c.present),
     };
     match member::Entity::find_by_id(key).one(db).await? {
-        Some(old) if old.seq >= c.seq => Ok(false),
-        Some(_) => {
+        Some(old) if old.seq >= c.seq => Ok(Applied::Stale),
+        Some(old) => {
             member::Entity::update(row.into_active_model().reset_all())
                 .exec(db)
                 .await?;
-            Ok(true)
+            Ok(if old.present == c.present {
+                Applied::Renamed
+            } else {
+                Applied::Membership
+            })
         }
         None => {
             member::Entity::insert(row.into_active_model())
                 .exec_without_returning(db)
                 .await?;
-            Ok(true)
+            Ok(Applied::Membership)
         }
     }
+}
+
+/// The order in which a presentity's lists name a watcher: `rcs` first (the contacts it
+/// authorised), then `rcs_revoke`, then its other lists by id.
+fn name_rank(list_id: &str) -> (u8, &str) {
+    match list_id {
+        RCS => (0, ""),
+        RCS_REVOKE => (1, ""),
+        other => (2, other),
+    }
+}
+
+/// The display names `presentity` gave its list members (`watcher.displayName`): each
+/// member's name from the first list that names it, in [`name_rank`] order.
+async fn display_names<C: ConnectionTrait>(
+    db: &C,
+    presentity: &str,
+    only: Option<&str>,
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut q = member::Entity::find()
+        .filter(member::Column::Owner.eq(presentity))
+        .filter(member::Column::Present.eq(true))
+        .filter(member::Column::DisplayName.is_not_null());
+    if let Some(m) = only {
+        q = q.filter(member::Column::Member.eq(m));
+    }
+    let mut rows = q.all(db).await?;
+    rows.sort_by(|a, b| name_rank(&a.list_id).cmp(&name_rank(&b.list_id)));
+    let mut names = std::collections::HashMap::new();
+    for row in rows {
+        if let Some(name) = row.display_name {
+            names.entry(row.member).or_insert(name);
+        }
+    }
+    Ok(names)
+}
+
+/// The display name `presentity` gave `watcher` in its lists, if any.
+pub async fn display_name<C: ConnectionTrait>(
+    db: &C,
+    presentity: &str,
+    watcher_id: &str,
+) -> Result<Option<String>> {
+    Ok(display_names(db, presentity, Some(watcher_id))
+        .await?
+        .remove(watcher_id))
 }
 
 /// Derives `w`'s state at `p` from the lists, stores it, and when it changed: notifies
@@ -249,12 +311,13 @@ pub async fn watchers(core: &Core, presentity: &str) -> Result<Vec<pb::Watcher>>
         .order_by_asc(watcher::Column::Watcher)
         .all(&core.db)
         .await?;
+    let mut names = display_names(&core.db, presentity, None).await?;
     Ok(rows
         .into_iter()
         .map(|w| {
             let mut out = pb::Watcher {
+                display_name: names.remove(&w.watcher),
                 watcher_id: w.watcher,
-                display_name: None,
                 status: 0,
             };
             out.set_status(notifications::status_pb(domain::Shown::of(State::parse(
@@ -263,4 +326,16 @@ pub async fn watchers(core: &Core, presentity: &str) -> Result<Vec<pb::Watcher>>
             out
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watchers_name_comes_from_rcs_then_rcs_revoke_then_other_lists() {
+        let mut lists = vec!["work", RCS_REVOKE, "family", RCS];
+        lists.sort_by_key(|l| name_rank(l));
+        assert_eq!(lists, [RCS, RCS_REVOKE, "family", "work"]);
+    }
 }

@@ -1,11 +1,9 @@
 //! Temporary presence sources: hyper-availability (`overridingWillingness`) and service
 //! capabilities, each with a granted lifetime (`presence.max_source_secs` at most). What
 //! watchers see is the union of the live ones with the persistent attributes. A source
-//! past its expiry reads as gone at once; [`run`] deletes it soon after and makes the
+//! past its expiry reads as gone at once; [`Expiry`] deletes it soon after and makes the
 //! change due to the watchers, so they are told of it without anyone calling DELETE (and
 //! after a restart, of what expired while the service was down).
-
-use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use parlay_kit::{db::begin_write, ids::new_id, wire};
@@ -15,7 +13,6 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder,
 };
-use tokio_util::sync::CancellationToken;
 
 use crate::{
     attributes::touch,
@@ -23,6 +20,7 @@ use crate::{
     deliveries,
     entities::source,
     error::{Error, Result},
+    expiry::Expiring,
 };
 
 /// The live sources of `user`, oldest first.
@@ -244,24 +242,14 @@ async fn expire(core: &Core) -> Result<Option<DateTime<Utc>>> {
         .map(|s| s.expires_at))
 }
 
-/// Expires sources until shutdown: when the next one is due, at least every second.
-pub async fn run(core: Arc<Core>, shutdown: CancellationToken) {
-    loop {
-        let wait = match expire(&core).await {
-            Ok(Some(next)) => (next - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .clamp(Duration::from_millis(10), Duration::from_secs(1)),
-            Ok(None) => Duration::from_secs(1),
-            Err(e) => {
-                tracing::warn!(error = %e, "expiring presence sources failed; retrying");
-                Duration::from_secs(1)
-            }
-        };
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
+/// Temporary sources end at their expiry ([`crate::expiry`]).
+pub struct Expiry;
+
+impl Expiring for Expiry {
+    const WHAT: &'static str = "temporary presence sources";
+
+    fn expire(core: &Core) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send {
+        expire(core)
     }
 }
 

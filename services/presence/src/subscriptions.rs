@@ -1,6 +1,7 @@
 //! Watchers and presence-list subscriptions of an application. Each belongs to the
 //! application that made it (another application's reads as not found); past its lifetime
-//! it notifies nothing, reads as not found, and the janitor deletes it. A clientCorrelator
+//! it notifies nothing and reads as not found, and [`Expiry`] ends it: deleted, and its
+//! application told with a `subscriptionCancellationNotification`. A clientCorrelator
 //! the application used for a live subscription of the same kind and user answers that
 //! subscription (created = false). A new presence-list subscription is sent the current
 //! presence of every contact of its list the user may see (RFC 3856's first NOTIFY).
@@ -10,6 +11,7 @@ use parlay_kit::{db::begin_write, ids::new_id};
 use parlay_proto::{common::v1::Callback, presence::v1 as pb};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::{
@@ -18,7 +20,8 @@ use crate::{
     domain,
     entities::{delivery, subscription},
     error::{Error, Result},
-    relations,
+    expiry::Expiring,
+    notifications, relations,
 };
 
 fn to_pb(s: &subscription::Model) -> pb::Subscription {
@@ -186,15 +189,74 @@ async fn delete_ids(db: &DatabaseConnection, ids: Vec<String>) -> Result<u64> {
     Ok(done.rows_affected)
 }
 
-/// Deletes subscriptions whose lifetime ended before `cutoff`, with their deliveries.
-pub async fn purge_expired(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> Result<u64> {
-    use sea_orm::QuerySelect;
-    let ids: Vec<String> = subscription::Entity::find()
-        .select_only()
-        .column(subscription::Column::Id)
-        .filter(subscription::Column::ExpiresAt.lt(cutoff))
-        .into_tuple()
-        .all(db)
-        .await?;
-    delete_ids(db, ids).await
+/// Subscriptions ended in one transaction.
+const BATCH: u64 = 500;
+
+/// Ends the subscriptions whose lifetime is over: each is deleted with what was coalescing
+/// for it, and its application is sent a `subscriptionCancellationNotification` through
+/// the outbox in the same transaction. Returns when the next one ends.
+async fn expire(core: &Core) -> Result<Option<DateTime<Utc>>> {
+    loop {
+        let now = Utc::now();
+        let mut expired = subscription::Entity::find()
+            .filter(subscription::Column::ExpiresAt.lte(now))
+            .order_by_asc(subscription::Column::ExpiresAt)
+            .order_by_asc(subscription::Column::Id)
+            .limit(BATCH)
+            .all(&core.db)
+            .await?;
+        if expired.is_empty() {
+            break;
+        }
+        // Their deliveries are locked in subscription-id order, as a change locks them.
+        expired.sort_by(|a, b| a.id.cmp(&b.id));
+        let txn = begin_write(&core.db).await?;
+        let mut ended = 0u64;
+        for sub in &expired {
+            let gone = subscription::Entity::delete_by_id(sub.id.clone())
+                .exec(&txn)
+                .await?;
+            // Another replica may have ended it.
+            if gone.rows_affected != 1 {
+                continue;
+            }
+            delivery::Entity::delete_many()
+                .filter(delivery::Column::SubscriptionId.eq(&sub.id))
+                .exec(&txn)
+                .await?;
+            if let Some(job) = notifications::cancellation_job(core, sub, now) {
+                // The order key of the subscription's other notifications, so this one
+                // follows them.
+                let key = if sub.kind == KIND_LIST {
+                    sub.id.as_str()
+                } else {
+                    notifications::WATCHERS_ORDER_KEY
+                };
+                parlay_kit::outbox::enqueue(&txn, key, vec![job]).await?;
+            }
+            ended += 1;
+        }
+        txn.commit().await?;
+        core.wake();
+        tracing::debug!(ended, "presence subscriptions expired");
+        if (expired.len() as u64) < BATCH {
+            break;
+        }
+    }
+    Ok(subscription::Entity::find()
+        .order_by_asc(subscription::Column::ExpiresAt)
+        .one(&core.db)
+        .await?
+        .map(|s| s.expires_at))
+}
+
+/// Subscriptions end when their `duration` runs out ([`crate::expiry`]).
+pub struct Expiry;
+
+impl Expiring for Expiry {
+    const WHAT: &'static str = "presence subscriptions";
+
+    fn expire(core: &Core) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send {
+        expire(core)
+    }
 }

@@ -262,3 +262,143 @@ pub async fn bad_attributes_are_refused_and_change_nothing(mode: Mode) {
     let r = app.send(Method::POST, &notes, Some(json!({}))).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+/// GET `presenceSource/persistent` and `…/persistent/person`: 404 until something is set
+/// (a temporary source is not the persistent one), then every attribute set with its own
+/// `resourceURL`, the wrapper's `resourceURL` as the request wrote `{userId}`; 404 again
+/// once everything is deleted.
+pub async fn the_persistent_source_is_read_whole(mode: Mode) {
+    let t = three(mode).await;
+    let a = unique_tel();
+    let app = t.suite.app("bound", &[&a]).await;
+    let me = "acr:Authorization";
+    let source = format!("/presence/{}/presenceSource/persistent", enc(me));
+    let person = format!("{source}/person");
+    for (path, name) in [(&source, "persistent"), (&person, "person")] {
+        let r = app.send(Method::GET, path, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.exception(), ("SVC0002", vec![name.to_string()]));
+        assert!(r.body["requestError"]["serviceException"]["text"].is_string());
+    }
+    let hyper = app
+        .send(
+            Method::POST,
+            &format!("/presence/{}/presenceSource", enc(me)),
+            Some(json!({"presenceSource": {
+                "person": {"overridingWillingness": {"basic": "open"}}, "duration": 600}})),
+        )
+        .await;
+    assert_eq!(hyper.status, StatusCode::CREATED, "{:?}", hyper.body);
+    assert_eq!(
+        app.send(Method::GET, &source, None).await.status,
+        StatusCode::NOT_FOUND,
+        "a temporary source is not the persistent one"
+    );
+
+    let notes = json!([{"text": "In Lisbon until Friday", "lang": "en"}]);
+    let put = app
+        .send(
+            Method::PUT,
+            &person_path(me, "noteList"),
+            Some(json!({"noteList": {"note": notes}})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED);
+    let content = format!("/presence/{}/content/me.gif", enc(me));
+    let up = app
+        .raw(Method::PUT, &content, "image/gif", b"GIF89a bytes".to_vec())
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{:?}", up.body);
+    let icon = app
+        .send(
+            Method::PUT,
+            &person_path(me, "statusIcon"),
+            Some(json!({"statusIcon": {"url": app.url(&content)}})),
+        )
+        .await;
+    assert_eq!(icon.status, StatusCode::CREATED, "{:?}", icon.body);
+    let links = json!([{"url": "https://blog.example.net/a", "label": "Blog"}]);
+    let put = app
+        .send(
+            Method::PUT,
+            &person_path(me, "linkList"),
+            Some(json!({"linkList": {"link": links}})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED);
+    let put = app
+        .send(
+            Method::PUT,
+            &person_path(me, "location"),
+            Some(
+                json!({"location": {"placeName": "Office", "latitude": 38.5, "longitude": -9.25}}),
+            ),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED);
+
+    let expected_person = |person_url: Option<String>| {
+        let mut p = json!({
+            "noteList": {"note": notes, "resourceURL": app.url(&person_path(me, "noteList"))},
+            "statusIcon": {
+                "url": app.url(&content),
+                "contentType": "image/gif",
+                "etag": icon.body["statusIcon"]["etag"],
+                "fileSize": 12,
+                "resourceURL": app.url(&person_path(me, "statusIcon"))},
+            "linkList": {"link": links, "resourceURL": app.url(&person_path(me, "linkList"))},
+            "location": {"placeName": "Office", "latitude": 38.5, "longitude": -9.25,
+                         "resourceURL": app.url(&person_path(me, "location"))},
+        });
+        if let Some(url) = person_url {
+            p["resourceURL"] = json!(url);
+        }
+        p
+    };
+    let whole = app.send(Method::GET, &source, None).await;
+    assert_eq!(whole.status, StatusCode::OK, "{:?}", whole.body);
+    assert_eq!(
+        whole.body,
+        json!({"presenceSource": {"person": expected_person(None), "resourceURL": app.url(&source)}}),
+        "no overridingWillingness: that is the temporary source's"
+    );
+    let just_person = app.send(Method::GET, &person, None).await;
+    assert_eq!(just_person.status, StatusCode::OK, "{:?}", just_person.body);
+    assert_eq!(
+        just_person.body,
+        json!({"person": expected_person(Some(app.url(&person)))})
+    );
+    // The same source through the user's own address: URLs as written.
+    let direct = format!("/presence/{}/presenceSource/persistent", enc(&a));
+    let read = app.send(Method::GET, &direct, None).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.body["presenceSource"]["resourceURL"], app.url(&direct));
+    assert_eq!(
+        read.body["presenceSource"]["person"]["noteList"]["resourceURL"],
+        app.url(&person_path(&a, "noteList"))
+    );
+    assert_eq!(
+        app.send(Method::PUT, &source, Some(json!({}))).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+
+    for name in ["noteList", "statusIcon", "linkList"] {
+        let r = app.send(Method::DELETE, &person_path(me, name), None).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+    }
+    let left = app.send(Method::GET, &person, None).await;
+    assert_eq!(
+        left.body["person"],
+        json!({"location": expected_person(None)["location"], "resourceURL": app.url(&person)})
+    );
+    let r = app
+        .send(Method::DELETE, &person_path(me, "location"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let gone = app.send(Method::GET, &source, None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        gone.exception(),
+        ("SVC0002", vec!["persistent".to_string()])
+    );
+}

@@ -354,3 +354,79 @@ pub async fn nobody_sees_a_presentity_or_a_subscription_they_are_not_entitled_to
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// `watcher.displayName` is the name the presentity gave the watcher in its lists (`rcs`
+/// first, then its other lists), in the watcher list and in watcher notifications; a
+/// rename in the list shows at once; no name in any list, no `displayName`.
+pub async fn a_watcher_carries_the_display_name_the_presentity_gave_it(mode: Mode) {
+    let t = three(mode).await;
+    let (app, a, b, c) = (&t.app, &t.a, &t.b, &t.c);
+    let b_watchers = Receiver::start().await;
+    watch_watchers(app, b, &b_watchers).await;
+    let put_named = |list: &'static str, member: String, name: &'static str| async move {
+        let r = app
+            .send(
+                Method::PUT,
+                &member_path(b, list, &member),
+                Some(json!({"member": {"displayName": name}})),
+            )
+            .await;
+        assert!(r.status.is_success(), "{list}: {:?}", r.body);
+    };
+    let lists = format!("/addresslistmgt/{}/contactLists", enc(b));
+    let created = app
+        .send(
+            Method::POST,
+            &lists,
+            Some(json!({"contactList": {"contactListId": "work"}})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    put_named("work", a.clone(), "Alice (work)").await;
+
+    // A invites B: B knows A from its `work` list; C, unnamed, invites too.
+    add(app, a, "rcs", b).await;
+    add(app, c, "rcs", b).await;
+    let invited = b_watchers
+        .until("B is told of A's invitation", 10, |r| {
+            r.body["watcherNotification"]["watcher"][0]["watcherId"] == a.as_str()
+        })
+        .await;
+    assert_eq!(
+        invited.body["watcherNotification"]["watcher"],
+        json!([{"watcherId": a, "displayName": "Alice (work)", "status": "Pending"}])
+    );
+    let list = app.send(Method::GET, &watchers(b), None).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(
+        list.body["watcherList"]["watcher"],
+        json!([
+            {"watcherId": a, "displayName": "Alice (work)", "status": "Pending"},
+            {"watcherId": c, "status": "Pending"},
+        ])
+    );
+
+    // B accepts A under another name: the `rcs` entry's name wins.
+    put_named("rcs", a.clone(), "Alice").await;
+    let active = b_watchers
+        .until("B is told A is active", 10, |r| {
+            r.body["watcherNotification"]["watcher"][0]["status"] == "Active"
+        })
+        .await;
+    assert_eq!(
+        active.body["watcherNotification"]["watcher"][0]["displayName"],
+        "Alice"
+    );
+    // A rename in the list shows at once (the list is applied before the PUT answers).
+    put_named("rcs", a.clone(), "Ally").await;
+    let list = app.send(Method::GET, &watchers(b), None).await;
+    let entries = list.body["watcherList"]["watcher"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        entries.contains(&json!({"watcherId": a, "displayName": "Ally", "status": "Active"})),
+        "{entries:?}"
+    );
+    assert!(entries.contains(&json!({"watcherId": c, "status": "Pending"})));
+}

@@ -1,8 +1,9 @@
-//! Presence (presence.md rows 1–6 and 13–19) under `/{apiVersion}/presence`, served by the
+//! Presence (presence.md rows 1–7 and 13–19) under `/{apiVersion}/presence`, served by the
 //! presence service's `Presence` gRPC API.
 //!
 //! | resource | methods |
 //! |---|---|
+//! | `{userId}/presenceSource/persistent` and `…/persistent/person` | GET (row 7) |
 //! | `{userId}/presenceSource/persistent/person/{noteList,statusIcon,linkList,location}` | PUT, GET, DELETE |
 //! | `{userId}/content/{fileName}` | PUT (image bytes), GET, DELETE |
 //! | `{userId}/presenceSource` | POST (temporary source) |
@@ -59,6 +60,11 @@ pub(crate) fn routes(base: &str) -> Router<AppState> {
     let list_subs = format!("{user}/subscriptions/presenceListSubscriptions/{{{LIST}}}");
     use attributes::{Links, Location, Notes, StatusIcon, delete as del, read, write};
     Router::new()
+        .route(
+            &format!("{user}/presenceSource/persistent"),
+            only(get(attributes::read_source), "GET"),
+        )
+        .route(&person, only(get(attributes::read_person), "GET"))
         .route(
             &format!("{person}/noteList"),
             only(

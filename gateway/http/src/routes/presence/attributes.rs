@@ -1,6 +1,9 @@
 //! The persistent person attributes (rows 1–6): a PUT creates (201 with `Location`) or
 //! replaces (200) one attribute whole and echoes it with its `resourceURL`; GET reads it
-//! (404 when never set); DELETE removes it (204).
+//! (404 when never set); DELETE removes it (204). The whole persistent source (row 7):
+//! GET `presenceSource/persistent` (`presenceSource` with its `person`) and
+//! `…/persistent/person` (`person`), every attribute set with its own `resourceURL`; 404
+//! when none is.
 //!
 //! Checks before the service is called: texts without control characters and of bounded
 //! length, web URLs (`url` of links and icons), coordinates in range, at least a
@@ -423,4 +426,72 @@ pub(crate) async fn delete<A: PersonAttribute>(
     .await
     .map_err(|s| ApiError::from_status(&s, A::NAME))?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The persistent source's attributes with their `resourceURL`s, or 404 SVC0002 [name]
+/// when the user has set none.
+async fn persistent(
+    state: &AppState,
+    app: &crate::apps::App,
+    ids: &PathIds,
+    name: &str,
+) -> Result<(m::PersistentPerson, String), ApiError> {
+    let (user_id, raw) = user(app, ids)?;
+    let message = pb::UserRef { user_id };
+    let p = upstream::call(state, app, service, message, |mut c, r| async move {
+        c.get_persistent_source(r).await
+    })
+    .await
+    .map_err(|s| match s.code() {
+        tonic::Code::NotFound => ApiError::not_found(name),
+        _ => ApiError::from_status(&s, name),
+    })?;
+    let root = &state.api_root;
+    let url = |name: &str| Some(urls::attribute(root, &raw, name));
+    let person = m::PersistentPerson {
+        note_list: p.note_list.as_ref().map(|n| m::NoteList {
+            resource_url: url(Notes::NAME),
+            ..note_list_json(n)
+        }),
+        status_icon: p.status_icon.as_ref().map(|i| m::StatusIcon {
+            resource_url: url(StatusIcon::NAME),
+            ..status_icon_json(i)
+        }),
+        link_list: p.link_list.as_ref().map(|l| m::LinkList {
+            resource_url: url(Links::NAME),
+            ..link_list_json(l)
+        }),
+        location: p.location.as_ref().map(|l| m::Location {
+            resource_url: url(Location::NAME),
+            ..location_json(l)
+        }),
+        resource_url: None,
+    };
+    Ok((person, raw))
+}
+
+/// GET `presenceSource/persistent`: `{"presenceSource": {"person": {…}, "resourceURL"}}`.
+pub(crate) async fn read_source(
+    State(state): State<AppState>,
+    Caller(app): Caller,
+    ids: PathIds,
+) -> Result<Response, ApiError> {
+    let (person, raw) = persistent(&state, &app, &ids, "persistent").await?;
+    Ok(ok(&m::PersistentSourceBody {
+        presence_source: m::PersistentSource {
+            person,
+            resource_url: urls::persistent(&state.api_root, &raw),
+        },
+    }))
+}
+
+/// GET `presenceSource/persistent/person`: `{"person": {…, "resourceURL"}}`.
+pub(crate) async fn read_person(
+    State(state): State<AppState>,
+    Caller(app): Caller,
+    ids: PathIds,
+) -> Result<Response, ApiError> {
+    let (mut person, raw) = persistent(&state, &app, &ids, "person").await?;
+    person.resource_url = Some(urls::persistent_person(&state.api_root, &raw));
+    Ok(ok(&m::PersistentPersonBody { person }))
 }
