@@ -101,7 +101,9 @@ impl Dispatcher {
             metrics::counter!("parlay_notify_attempts_total", "outcome" => "expired").increment(1);
             Next::Expired
         };
-        store::record(&self.db, job, lease_until, number, attempt, next).await
+        self.recorder
+            .record(store::Record::new(job, lease_until, number, attempt, next))
+            .await
     }
 
     /// Publishes `reply` to `job` on `subject`, retrying a refusal for [`PUBLISH_BUDGET`].

@@ -20,6 +20,7 @@ use tracing::Instrument;
 use crate::{
     deliver::{Outcome, Request, Sender},
     entity::job,
+    recorder::Recorder,
     schedule::{self, Backoff, Next},
     store::{self, Pool},
 };
@@ -42,6 +43,8 @@ pub const ASKING_CONCURRENCY: usize = 512;
 pub struct Dispatcher {
     /// notify's database.
     pub db: DatabaseConnection,
+    /// Writes the attempts' outcomes, in batches.
+    pub recorder: Recorder,
     /// The HTTP client.
     pub sender: Sender,
     /// notify's settings.
@@ -86,6 +89,14 @@ impl Dispatcher {
                 _ = tokio::time::sleep(wait) => {}
                 Some(done) = inflight.join_next(), if !inflight.is_empty() => log_panic(done),
                 Some(done) = asking.join_next(), if !asking.is_empty() => log_panic(done),
+            }
+            // Every attempt that ended meanwhile frees its slot now, so the next fill
+            // claims them together.
+            while let Some(done) = inflight.try_join_next() {
+                log_panic(done);
+            }
+            while let Some(done) = asking.try_join_next() {
+                log_panic(done);
             }
         }
         while let Some(done) = inflight.join_next().await {
@@ -142,6 +153,16 @@ impl Dispatcher {
             return Ok(());
         }
         let now = store::now();
+        if pool == Pool::Ordinary {
+            // Every free slot in one statement: claiming row by row put one write per job
+            // on the dispatcher's own path, each waiting behind the attempts' writes.
+            let lease_until = store::after(now, self.config.lease_secs);
+            for job in store::claim_due(&self.db, now, free as u64, lease_until).await? {
+                let this = Arc::clone(self);
+                tasks.spawn(async move { this.attempt(job, lease_until).await });
+            }
+            return Ok(());
+        }
         for job in store::due(&self.db, now, free as u64, pool).await? {
             if shutdown.is_cancelled() {
                 break;
@@ -221,7 +242,8 @@ impl Dispatcher {
             backoff,
             &mut rand::rng(),
         );
-        if let Err(e) = store::record(&self.db, &job, lease_until, number, &attempt, next).await {
+        let record = store::Record::new(&job, lease_until, number, &attempt, next);
+        if let Err(e) = self.recorder.record(record).await {
             tracing::warn!(error = %e, "could not record the attempt; retried after its lease");
             return;
         }

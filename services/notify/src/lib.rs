@@ -23,6 +23,7 @@ pub mod entity;
 pub mod error;
 mod janitor;
 pub mod migration;
+mod recorder;
 pub mod schedule;
 pub mod store;
 
@@ -121,6 +122,7 @@ impl Notify {
             every: janitor::EVERY,
         };
         let dispatcher = dispatcher::Dispatcher {
+            recorder: recorder::Recorder::start(db.clone()),
             db,
             sender,
             config: settings,

@@ -108,6 +108,32 @@ pub async fn claim(
     Ok(result.rows_affected == 1)
 }
 
+/// Leases up to `limit` claimable ordinary jobs until `lease_until` in one statement and
+/// returns them as leased (the rows as they are now, not as first read). A job another
+/// replica leased in between is not claimable any more, so the update skips it.
+pub async fn claim_due(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    limit: u64,
+    lease_until: DateTime<Utc>,
+) -> Result<Vec<job::Model>, DbErr> {
+    let ids: Vec<String> = due(db, now, limit, Pool::Ordinary)
+        .await?
+        .into_iter()
+        .map(|j| j.job_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    job::Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(lease_until))
+        .filter(Column::JobId.is_in(ids))
+        .filter(claimable(now))
+        .filter(Pool::Ordinary.condition())
+        .exec_with_returning(db)
+        .await
+}
+
 /// How many jobs are still to be delivered (pending, leased or not).
 pub async fn pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
@@ -140,35 +166,61 @@ pub async fn next_due(
         .await
 }
 
-/// Records `attempt` (number `number` of `job`, made under the lease `lease_until`) and
-/// applies `next`, in one transaction. A delivery always wins; a failure only changes the
-/// job if this caller still holds its lease. True when the job changed.
-pub async fn record(
-    db: &DatabaseConnection,
-    job: &job::Model,
-    lease_until: DateTime<Utc>,
-    number: i32,
-    attempt: &Attempt,
-    next: Next,
-) -> Result<bool, DbErr> {
-    let (http_status, error) = match &attempt.outcome {
-        Outcome::Answered { status, .. } => (Some(i32::from(*status)), None),
-        Outcome::Failed { error, .. } => (None, Some(error.clone())),
-    };
-    let row = attempt::ActiveModel {
-        job_id: Set(job.job_id.clone()),
-        attempt: Set(number),
-        started_at: Set(micros(attempt.started_at)),
-        duration_ms: Set(i64::try_from(attempt.duration.as_millis()).unwrap_or(i64::MAX)),
-        http_status: Set(http_status),
-        error: Set(error),
-        ..Default::default()
-    };
+/// One attempt to record: attempt `number` of job `job_id`, made under the lease
+/// `lease_until`, and what comes next.
+pub struct Record {
+    pub job_id: String,
+    pub lease_until: DateTime<Utc>,
+    pub number: i32,
+    pub row: attempt::ActiveModel,
+    pub next: Next,
+}
+
+impl Record {
+    pub fn new(
+        job: &job::Model,
+        lease_until: DateTime<Utc>,
+        number: i32,
+        attempt: &Attempt,
+        next: Next,
+    ) -> Record {
+        let (http_status, error) = match &attempt.outcome {
+            Outcome::Answered { status, .. } => (Some(i32::from(*status)), None),
+            Outcome::Failed { error, .. } => (None, Some(error.clone())),
+        };
+        Record {
+            job_id: job.job_id.clone(),
+            lease_until,
+            number,
+            row: attempt::ActiveModel {
+                job_id: Set(job.job_id.clone()),
+                attempt: Set(number),
+                started_at: Set(micros(attempt.started_at)),
+                duration_ms: Set(i64::try_from(attempt.duration.as_millis()).unwrap_or(i64::MAX)),
+                http_status: Set(http_status),
+                error: Set(error),
+                ..Default::default()
+            },
+            next,
+        }
+    }
+}
+
+/// Records each attempt of `records` and applies its `next`, all in one transaction. A
+/// delivery always wins; a failure only changes its job if that attempt's lease still
+/// holds. For each record, whether its job changed.
+pub async fn record_many(db: &DatabaseConnection, records: &[Record]) -> Result<Vec<bool>, DbErr> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
     let txn = db.begin().await?;
-    attempt::Entity::insert(row)
+    attempt::Entity::insert_many(records.iter().map(|r| r.row.clone()))
         .exec_without_returning(&txn)
         .await?;
-    let changed = settle(&txn, job, lease_until, number, next).await?;
+    let mut changed = Vec::with_capacity(records.len());
+    for r in records {
+        changed.push(settle(&txn, &r.job_id, r.lease_until, r.number, r.next).await?);
+    }
     txn.commit().await?;
     Ok(changed)
 }
@@ -180,12 +232,12 @@ pub async fn expire(
     job: &job::Model,
     lease_until: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    settle(db, job, lease_until, job.attempts, Next::Expired).await
+    settle(db, &job.job_id, lease_until, job.attempts, Next::Expired).await
 }
 
 async fn settle<C: ConnectionTrait>(
     db: &C,
-    job: &job::Model,
+    job_id: &str,
     lease_until: DateTime<Utc>,
     attempts: i32,
     next: Next,
@@ -193,7 +245,7 @@ async fn settle<C: ConnectionTrait>(
     let update = job::Entity::update_many()
         .col_expr(Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
         .col_expr(Column::Attempts, Expr::value(attempts))
-        .filter(Column::JobId.eq(job.job_id.as_str()))
+        .filter(Column::JobId.eq(job_id))
         .filter(Column::Status.eq(Status::Pending));
     let update = match next {
         Next::Delivered => update

@@ -681,7 +681,7 @@ pub async fn h5(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             let sample: Vec<&String> = sessions.iter().step_by((sessions.len() / 50).max(1)).collect();
             for url in &sample {
                 let v: Value = http.get(url.as_str()).bearer_auth(&suite.key).send().await?.json().await?;
-                let all = v["callSessionInformation"]["participant"].as_array().is_some_and(|p| p.iter().all(|p| p["participantStatus"] == "Connected"));
+                let all = v["callSessionInformation"]["participant"].as_array().is_some_and(|p| p.iter().all(|p| p["participantStatus"] == "CallParticipantConnected"));
                 connected += usize::from(all);
             }
             run.insert("sampled_connected_pct".into(), 100.0 * connected as f64 / sample.len().max(1) as f64);
