@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod batch;
 pub mod bus;
 pub mod config;
 pub mod db;

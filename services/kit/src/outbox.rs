@@ -46,19 +46,33 @@ pub async fn enqueue<C: ConnectionTrait>(
     order_key: &str,
     envelopes: Vec<Envelope>,
 ) -> Result<(), DbErr> {
-    if envelopes.is_empty() {
+    enqueue_many(txn, vec![(order_key.to_string(), envelopes)]).await
+}
+
+/// Records the envelopes of several ordering keys in one statement, inside the caller's
+/// transaction (a batch of writes, see [`crate::batch`]).
+pub async fn enqueue_many<C: ConnectionTrait>(
+    txn: &C,
+    keyed: Vec<(String, Vec<Envelope>)>,
+) -> Result<(), DbErr> {
+    let now = chrono::Utc::now();
+    let rows: Vec<entity::ActiveModel> = keyed
+        .into_iter()
+        .flat_map(|(key, envelopes)| {
+            envelopes.into_iter().map(move |e| entity::ActiveModel {
+                msg_id: Set(e.id),
+                subject: Set(e.subject),
+                order_key: Set(key.clone()),
+                payload: Set(e.payload.to_vec()),
+                traceparent: Set(e.traceparent),
+                created_at: Set(now),
+                ..Default::default()
+            })
+        })
+        .collect();
+    if rows.is_empty() {
         return Ok(());
     }
-    let now = chrono::Utc::now();
-    let rows = envelopes.into_iter().map(|e| entity::ActiveModel {
-        msg_id: Set(e.id),
-        subject: Set(e.subject),
-        order_key: Set(order_key.to_string()),
-        payload: Set(e.payload.to_vec()),
-        traceparent: Set(e.traceparent),
-        created_at: Set(now),
-        ..Default::default()
-    });
     entity::Entity::insert_many(rows)
         .exec_without_returning(txn)
         .await?;

@@ -18,6 +18,8 @@ pub struct Core {
     pub waker: outbox::Waker,
     pub config: Arc<Config>,
     pub files: Files,
+    /// Stores new outbound requests, in batches.
+    pub sends: crate::outbound::Sends,
 }
 
 impl Core {

@@ -70,6 +70,7 @@ impl MessagingService {
             waker: waker.clone(),
             config: Arc::new(config.clone()),
             files: files::Files::new(config.attachments_dir()),
+            sends: outbound::sends(db.clone(), waker.clone()),
         });
         let deliveries = bus.consume(events::consumer_spec()).await?;
         let mut tasks = JoinSet::new();

@@ -4,15 +4,17 @@
 //! their sender's URL until `messaging.request_retention_secs` has passed.
 
 use chrono::{DateTime, Utc};
-use parlay_kit::{config::MessagingConfig, db::begin_write, ids::new_id, outbox, wire};
+use parlay_kit::{
+    batch::Batcher, config::MessagingConfig, db::begin_write, ids::new_id, outbox, wire,
+};
 use parlay_model::messaging::DeliveryStatus;
 use parlay_proto::{
     messaging::v1::{self as pb, outbound_message::Content as PbContent},
     net::v1::{MessagePart, MessageSubmit, SmsEncoding, SmsSegment, message_submit},
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
@@ -315,7 +317,17 @@ pub async fn send(
     let id = new_id("rq");
     let (row, deliveries) = rows(app, &id, &m, &c, Utc::now());
     let command = submit(&id, &m, &c);
-    match insert(core, &row, &deliveries, &command).await {
+    let stored = NewRequest {
+        row: row.clone(),
+        deliveries: deliveries.clone(),
+        command,
+    };
+    let stored = core
+        .sends
+        .submit(stored)
+        .await
+        .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+    match stored {
         Ok(()) => {
             metrics::counter!("parlay_messaging_requests_total", "kind" => row.kind.clone())
                 .increment(1);
@@ -330,23 +342,64 @@ pub async fn send(
     }
 }
 
-async fn insert(
-    core: &Core,
-    row: &request::Model,
-    deliveries: &[delivery::Model],
-    command: &MessageSubmit,
-) -> Result<()> {
-    let txn = begin_write(&core.db).await?;
-    request::Entity::insert(row.clone().into_active_model())
+/// A request to store: its row, its delivery rows and its submit to the network.
+pub struct NewRequest {
+    row: request::Model,
+    deliveries: Vec<delivery::Model>,
+    command: MessageSubmit,
+}
+
+/// Requests stored per transaction, at most: each may have up to `messaging.max_addresses`
+/// delivery rows, and a statement's parameters are bounded (32,766 on SQLite).
+const SEND_BATCH: usize = 32;
+
+/// Stores requests in batches (the kit's group commit): concurrent sends share one
+/// transaction, and each is answered once its transaction committed.
+pub type Sends = Batcher<NewRequest, Result<()>>;
+
+pub fn sends(db: DatabaseConnection, waker: outbox::Waker) -> Sends {
+    Batcher::start(SEND_BATCH, move |items: Vec<NewRequest>| {
+        let (db, waker) = (db.clone(), waker.clone());
+        async move {
+            let results = if items.len() > 1 && insert(&db, &items).await.is_ok() {
+                items.iter().map(|_| Ok(())).collect()
+            } else {
+                // Alone, or the batch failed: one request's clientCorrelator raced another
+                // send fails the whole batch, so each is stored on its own and gets its own
+                // answer.
+                let mut results = Vec::with_capacity(items.len());
+                for item in &items {
+                    results.push(insert(&db, std::slice::from_ref(item)).await);
+                }
+                results
+            };
+            waker.wake();
+            results
+        }
+    })
+}
+
+async fn insert(db: &DatabaseConnection, items: &[NewRequest]) -> Result<()> {
+    let txn = begin_write(db).await?;
+    request::Entity::insert_many(items.iter().map(|i| i.row.clone().into_active_model()))
         .exec_without_returning(&txn)
         .await?;
-    delivery::Entity::insert_many(deliveries.iter().map(|d| d.clone().into_active_model()))
-        .exec_without_returning(&txn)
-        .await?;
-    let envelope = wire::envelope(SUBJECT_SUBMIT, command.command_id.clone(), command);
-    outbox::enqueue(&txn, &row.id, vec![envelope]).await?;
+    delivery::Entity::insert_many(
+        items
+            .iter()
+            .flat_map(|i| i.deliveries.iter().map(|d| d.clone().into_active_model())),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    let envelopes = items
+        .iter()
+        .map(|i| {
+            let envelope = wire::envelope(SUBJECT_SUBMIT, i.command.command_id.clone(), &i.command);
+            (i.row.id.clone(), vec![envelope])
+        })
+        .collect();
+    outbox::enqueue_many(&txn, envelopes).await?;
     txn.commit().await?;
-    core.waker.wake();
     Ok(())
 }
 
