@@ -1,6 +1,11 @@
-//! The consumer: takes `NotificationJob`s from the bus, stores each (once per job id) and
-//! acknowledges it only after the row committed, then wakes the dispatcher. A job the bus
+//! The consumer: takes `NotificationJob`s from the bus, stores them (once per job id) and
+//! acknowledges each only after its row committed, then wakes the dispatcher. A job the bus
 //! delivers twice is stored once; a job that cannot be stored now is redelivered later.
+//!
+//! Deliveries are stored in the order the bus gives them, those waiting together in one
+//! statement: jobs about one resource are stored in the order they were published, which
+//! the dispatcher's ordered delivery relies on (a later job stored first could be sent
+//! before an earlier one arrived).
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{convert, store};
 
-/// Deliveries stored at once.
-const PARALLEL: usize = 32;
+/// Deliveries stored per statement, at most.
+const CHUNK: usize = 256;
 
 /// Delay before the bus offers a job again that could not be stored.
 const STORE_RETRY: Duration = Duration::from_secs(1);
@@ -31,53 +36,63 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    /// Runs until `shutdown` or the end of `deliveries`; deliveries being stored finish
+    /// Runs until `shutdown` or the end of `deliveries`; the deliveries being stored finish
     /// first, the rest stay unacknowledged for the bus to deliver again.
     pub async fn run(self, deliveries: BoxStream<'static, Delivery>, shutdown: CancellationToken) {
-        deliveries
+        let chunks = deliveries
             .take_until(shutdown.cancelled_owned())
-            .for_each_concurrent(PARALLEL, |delivery| self.handle(delivery))
-            .await;
+            .ready_chunks(CHUNK);
+        let mut chunks = std::pin::pin!(chunks);
+        while let Some(chunk) = chunks.next().await {
+            self.store(chunk).await;
+        }
     }
 
-    async fn handle(&self, delivery: Delivery) {
-        let envelope = &delivery.envelope;
-        let job = match NotificationJob::decode(envelope.payload.clone()) {
-            Ok(job) => job,
-            Err(e) => {
-                tracing::warn!(subject = %envelope.subject, id = %envelope.id, error = %e,
-                    "undecodable notification job dropped");
-                delivery.ack().await;
-                return;
-            }
-        };
-        let row = match convert::job_row(
-            job,
-            envelope.traceparent.clone(),
-            store::now(),
-            self.max_age,
-        ) {
-            Ok(row) => row,
-            Err(e) => {
-                tracing::warn!(subject = %envelope.subject, id = %envelope.id, error = %e,
-                    "notification job dropped");
-                delivery.ack().await;
-                return;
-            }
-        };
-        let job_id = row.job_id.clone();
-        match store::insert_job(&self.db, row).await {
-            Ok(new) => {
-                if new {
-                    self.wake.notify_one();
-                } else {
-                    tracing::debug!(%job_id, "notification job already stored");
+    async fn store(&self, chunk: Vec<Delivery>) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut taken = Vec::with_capacity(chunk.len());
+        for delivery in chunk {
+            let envelope = &delivery.envelope;
+            let job = match NotificationJob::decode(envelope.payload.clone()) {
+                Ok(job) => job,
+                Err(e) => {
+                    tracing::warn!(subject = %envelope.subject, id = %envelope.id, error = %e,
+                        "undecodable notification job dropped");
+                    delivery.ack().await;
+                    continue;
                 }
-                delivery.ack().await;
+            };
+            match convert::job_row(
+                job,
+                envelope.traceparent.clone(),
+                store::now(),
+                self.max_age,
+            ) {
+                Ok(row) => {
+                    rows.push(row);
+                    taken.push(delivery);
+                }
+                Err(e) => {
+                    tracing::warn!(subject = %envelope.subject, id = %envelope.id, error = %e,
+                        "notification job dropped");
+                    delivery.ack().await;
+                }
+            }
+        }
+        if rows.is_empty() {
+            return;
+        }
+        match store::insert_jobs(&self.db, rows).await {
+            Ok(new) => {
+                if new > 0 {
+                    self.wake.notify_one();
+                }
+                futures::future::join_all(taken.into_iter().map(Delivery::ack)).await;
             }
             Err(e) => {
-                tracing::warn!(%job_id, error = %e, "could not store notification job; redelivery requested");
-                delivery.retry(STORE_RETRY).await;
+                tracing::warn!(jobs = taken.len(), error = %e,
+                    "could not store notification jobs; redelivery requested");
+                futures::future::join_all(taken.into_iter().map(|d| d.retry(STORE_RETRY))).await;
             }
         }
     }

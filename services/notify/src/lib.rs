@@ -65,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(parlay_kit::migration::KitTables),
             Box::new(migration::NotifyTables),
             Box::new(migration::ReplyTo),
+            Box::new(migration::OrderedDelivery),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! notify's schema: `notify_jobs` and `notify_attempts`, then the columns of jobs that ask a
-//! question (`reply_subject`, `reply_deadline`); backend-neutral (SQLite and PostgreSQL run
+//! question (`reply_subject`, `reply_deadline`), then the index of ordered delivery;
+//! backend-neutral (SQLite and PostgreSQL run
 //! the same migrations). A migration, once released, is never edited: changes come as new
 //! ones, appended to `Migrator`.
 
@@ -174,5 +175,44 @@ impl MigrationTrait for ReplyTo {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// The index behind ordered delivery: a job waits while an earlier pending job about the
+/// same resource to the same URL exists (see `store::due`).
+pub struct OrderedDelivery;
+
+impl MigrationName for OrderedDelivery {
+    fn name(&self) -> &str {
+        "m20261202_000003_notify_ordered_delivery"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OrderedDelivery {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name("notify_jobs_resource")
+                    .table("notify_jobs")
+                    .if_not_exists()
+                    .col("resource_id")
+                    .col("status")
+                    .col("created_at")
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("notify_jobs_resource")
+                    .table("notify_jobs")
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -30,12 +30,29 @@ pub fn now() -> DateTime<Utc> {
 
 /// Stores `row` unless a job with its id exists; true when it was new.
 pub async fn insert_job<C: ConnectionTrait>(db: &C, row: job::Model) -> Result<bool, DbErr> {
-    let active = job::ActiveModel::from(row).reset_all();
-    let result = job::Entity::insert(active)
+    Ok(insert_jobs(db, vec![row]).await? > 0)
+}
+
+/// Stores `rows` in one statement, skipping the job ids already stored (and repeats within
+/// `rows`); how many were new.
+pub async fn insert_jobs<C: ConnectionTrait>(db: &C, rows: Vec<job::Model>) -> Result<u64, DbErr> {
+    let mut seen = std::collections::HashSet::new();
+    let rows: Vec<job::ActiveModel> = rows
+        .into_iter()
+        .filter(|r| seen.insert(r.job_id.clone()))
+        .map(|r| job::ActiveModel::from(r).reset_all())
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let result = job::Entity::insert_many(rows)
         .on_conflict_do_nothing()
         .exec_without_returning(db)
         .await?;
-    Ok(matches!(result, TryInsertResult::Inserted(n) if n > 0))
+    Ok(match result {
+        TryInsertResult::Inserted(n) => n,
+        _ => 0,
+    })
 }
 
 /// Jobs anyone may claim at `now`: pending, due, and not leased (or the lease ran out).
@@ -69,8 +86,24 @@ impl Pool {
     }
 }
 
+/// An ordinary job waits while an earlier job about the same resource to the same URL is
+/// still pending (due, in an attempt, or waiting for a retry): notifications about one
+/// request, session or subscription reach the application in the order they were made
+/// (`created_at`, the producer's time), even though attempts run concurrently.
+fn first_of_its_resource() -> Condition {
+    Condition::all().add(Expr::cust(
+        "NOT EXISTS (SELECT 1 FROM notify_jobs AS earlier \
+         WHERE earlier.resource_id = notify_jobs.resource_id \
+         AND earlier.status = 'pending' \
+         AND earlier.created_at < notify_jobs.created_at \
+         AND earlier.notify_url = notify_jobs.notify_url \
+         AND earlier.application_id = notify_jobs.application_id \
+         AND earlier.reply_deadline IS NULL)",
+    ))
+}
+
 /// Up to `limit` claimable jobs of `pool`: the earliest deadline first for questions, the
-/// longest due first for the others.
+/// longest due first for the others, each the first pending of its resource.
 pub async fn due(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -81,9 +114,14 @@ pub async fn due(
         Pool::Asking => Column::ReplyDeadline,
         Pool::Ordinary => Column::NextAttemptAt,
     };
+    let ordered = match pool {
+        Pool::Asking => Condition::all(),
+        Pool::Ordinary => first_of_its_resource(),
+    };
     job::Entity::find()
         .filter(claimable(now))
         .filter(pool.condition())
+        .filter(ordered)
         .order_by_asc(order)
         .limit(limit)
         .all(db)
@@ -153,7 +191,15 @@ pub async fn next_due(
         .select_only()
         .column(Column::NextAttemptAt)
         .filter(Column::Status.eq(Status::Pending))
-        .filter(pool.map_or_else(Condition::all, Pool::condition))
+        // A job waiting for an earlier one of its resource is not due yet: the end of that
+        // earlier attempt wakes the dispatcher.
+        .filter(match pool {
+            Some(Pool::Asking) => Pool::Asking.condition(),
+            Some(Pool::Ordinary) => Pool::Ordinary.condition().add(first_of_its_resource()),
+            None => Condition::any()
+                .add(Pool::Asking.condition())
+                .add(first_of_its_resource()),
+        })
         .filter(
             Condition::any()
                 .add(Column::LeaseUntil.is_null())

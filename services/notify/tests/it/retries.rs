@@ -16,6 +16,7 @@ on_both_backends!(
     expired_job_stops_being_retried,
     unreachable_receiver_is_retried_with_the_error_recorded,
     job_expired_on_arrival_is_never_attempted,
+    a_later_notification_of_a_resource_waits_for_the_earlier_one,
 );
 
 async fn three_failures_then_delivered_on_the_fourth(backend: Backend) {
@@ -123,5 +124,40 @@ async fn job_expired_on_arrival_is_never_attempted(backend: Backend) {
     );
     until_status(&h.db, &open.job_id, Status::Delivered).await;
     assert!(receiver.for_id(&late.job_id).is_empty());
+    h.finish().await;
+}
+
+/// Notifications about one resource to one URL arrive in the order they were made, even
+/// while the first is being retried; another resource's notification does not wait.
+async fn a_later_notification_of_a_resource_waits_for_the_earlier_one(backend: Backend) {
+    let ordered = Receiver::start([Reply::Status(500); 2]).await;
+    let other = Receiver::start([]).await;
+    let h = Harness::start(backend, &config()).await;
+    let first = job(ordered.url("/hooks/receipts"));
+    let mut second = job(ordered.url("/hooks/receipts"));
+    second.created_at = Some(timestamp(Utc::now() + TimeDelta::milliseconds(1)));
+    let mut elsewhere = job(other.url("/hooks/other"));
+    elsewhere.resource_id = "cs456".into();
+    h.publish(&first).await;
+    h.publish(&second).await;
+    h.publish(&elsewhere).await;
+
+    let second_row = until_status(&h.db, &second.job_id, Status::Delivered).await;
+    let first_row = until_status(&h.db, &first.job_id, Status::Delivered).await;
+    let elsewhere_row = until_status(&h.db, &elsewhere.job_id, Status::Delivered).await;
+    let order: Vec<String> = ordered
+        .requests()
+        .iter()
+        .map(|r| r.notification_id().to_string())
+        .collect();
+    assert_eq!(
+        order,
+        [&first.job_id, &first.job_id, &first.job_id, &second.job_id].map(|s| s.to_string()),
+        "first retried twice, then delivered, and only then the second"
+    );
+    assert_eq!(second_row.attempts, 1);
+    assert!(first_row.delivered_at <= second_row.delivered_at);
+    // The other resource went out while the first was still being retried.
+    assert!(elsewhere_row.delivered_at < first_row.delivered_at);
     h.finish().await;
 }
