@@ -202,6 +202,8 @@ pub fn job(
         created_at: Some(wire::timestamp(now)),
         expires_at: Some(wire::timestamp(expires)),
         reply_to: None,
+        // A session's events in the order they happened.
+        order_key: resource_id.to_string(),
     }
 }
 

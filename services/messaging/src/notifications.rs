@@ -31,6 +31,7 @@ fn job(
     notify_url: &str,
     body: Vec<u8>,
     resource: (&str, &str),
+    order_key: String,
     now: DateTime<Utc>,
 ) -> Envelope {
     let expires = now + chrono::Duration::seconds(config.notify.max_age_secs as i64);
@@ -45,6 +46,7 @@ fn job(
         created_at: Some(wire::timestamp(now)),
         expires_at: Some(wire::timestamp(expires)),
         reply_to: None,
+        order_key,
     };
     wire::envelope(SUBJECT_NOTIFY, job.job_id.clone(), &job)
 }
@@ -82,6 +84,8 @@ pub fn delivery(
         notify_url,
         body,
         ("outboundMessageRequest", &request.id),
+        // One recipient's statuses in the order they were reached.
+        format!("{}/{address}", request.id),
         now,
     ))
 }
@@ -157,6 +161,8 @@ pub fn inbound(
         &subscription.notify_url,
         body,
         ("inboundSubscription", &subscription.id),
+        // Messages are independent of one another: no order among them.
+        String::new(),
         now,
     ))
 }

@@ -89,6 +89,7 @@ pub fn job_row(
         delivered_at: None,
         reply_subject,
         reply_deadline,
+        order_key: (!job.order_key.is_empty()).then_some(job.order_key),
     })
 }
 

@@ -178,8 +178,8 @@ impl MigrationTrait for ReplyTo {
     }
 }
 
-/// The index behind ordered delivery: a job waits while an earlier pending job about the
-/// same resource to the same URL exists (see `store::due`).
+/// Ordered delivery: the jobs' `order_key`, and the index behind the rule that a job waits
+/// while an earlier pending job with its key to its URL exists (see `store::due`).
 pub struct OrderedDelivery;
 
 impl MigrationName for OrderedDelivery {
@@ -192,12 +192,20 @@ impl MigrationName for OrderedDelivery {
 impl MigrationTrait for OrderedDelivery {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
+            .alter_table(
+                Table::alter()
+                    .table("notify_jobs")
+                    .add_column(text_null("order_key"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_index(
                 Index::create()
-                    .name("notify_jobs_resource")
+                    .name("notify_jobs_order")
                     .table("notify_jobs")
                     .if_not_exists()
-                    .col("resource_id")
+                    .col("order_key")
                     .col("status")
                     .col("created_at")
                     .to_owned(),
@@ -209,8 +217,16 @@ impl MigrationTrait for OrderedDelivery {
         manager
             .drop_index(
                 Index::drop()
-                    .name("notify_jobs_resource")
+                    .name("notify_jobs_order")
                     .table("notify_jobs")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("notify_jobs")
+                    .drop_column("order_key")
                     .to_owned(),
             )
             .await

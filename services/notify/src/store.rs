@@ -86,20 +86,22 @@ impl Pool {
     }
 }
 
-/// An ordinary job waits while an earlier job about the same resource to the same URL is
-/// still pending (due, in an attempt, or waiting for a retry): notifications about one
-/// request, session or subscription reach the application in the order they were made
-/// (`created_at`, the producer's time), even though attempts run concurrently.
-fn first_of_its_resource() -> Condition {
-    Condition::all().add(Expr::cust(
-        "NOT EXISTS (SELECT 1 FROM notify_jobs AS earlier \
-         WHERE earlier.resource_id = notify_jobs.resource_id \
+/// An ordinary job with an order key waits while an earlier job with its key to its URL is
+/// still pending (due, in an attempt, or waiting for a retry): the notifications a producer
+/// keyed together (a recipient's receipts, a session's events) reach the application in the
+/// order they were made (`created_at`, the producer's time), even though attempts run
+/// concurrently. Jobs without a key are never held.
+fn first_of_its_order() -> Condition {
+    Condition::any()
+        .add(Column::OrderKey.is_null())
+        .add(Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM notify_jobs AS earlier \
+         WHERE earlier.order_key = notify_jobs.order_key \
          AND earlier.status = 'pending' \
          AND earlier.created_at < notify_jobs.created_at \
          AND earlier.notify_url = notify_jobs.notify_url \
-         AND earlier.application_id = notify_jobs.application_id \
-         AND earlier.reply_deadline IS NULL)",
-    ))
+         AND earlier.application_id = notify_jobs.application_id)",
+        ))
 }
 
 /// Up to `limit` claimable jobs of `pool`: the earliest deadline first for questions, the
@@ -116,7 +118,7 @@ pub async fn due(
     };
     let ordered = match pool {
         Pool::Asking => Condition::all(),
-        Pool::Ordinary => first_of_its_resource(),
+        Pool::Ordinary => first_of_its_order(),
     };
     job::Entity::find()
         .filter(claimable(now))
@@ -195,10 +197,10 @@ pub async fn next_due(
         // earlier attempt wakes the dispatcher.
         .filter(match pool {
             Some(Pool::Asking) => Pool::Asking.condition(),
-            Some(Pool::Ordinary) => Pool::Ordinary.condition().add(first_of_its_resource()),
+            Some(Pool::Ordinary) => Pool::Ordinary.condition().add(first_of_its_order()),
             None => Condition::any()
                 .add(Pool::Asking.condition())
-                .add(first_of_its_resource()),
+                .add(first_of_its_order()),
         })
         .filter(
             Condition::any()

@@ -49,6 +49,9 @@ fn job(
         created_at: Some(wire::timestamp(now)),
         expires_at: Some(wire::timestamp(expires)),
         reply_to: None,
+        // One subscription's notifications in the order made: never a stale state after
+        // a newer one.
+        order_key: sub.id.clone(),
     };
     wire::envelope(SUBJECT_NOTIFY, job.job_id.clone(), &job)
 }

@@ -60,6 +60,9 @@ pub struct Model {
     /// For a job that asks a question: when the asker stops waiting. Such a job is attempted
     /// once, before this; it is set exactly when `reply_subject` is.
     pub reply_deadline: Option<ChronoDateTimeUtc>,
+    /// Jobs with the same order key to the same URL are delivered in `created_at` order
+    /// (None: in no order with others).
+    pub order_key: Option<String>,
 }
 
 impl Model {

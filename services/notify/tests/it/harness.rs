@@ -215,6 +215,7 @@ pub fn job(url: String) -> NotificationJob {
             now + chrono::TimeDelta::seconds(60),
         )),
         reply_to: None,
+        order_key: String::new(),
     }
 }
 

@@ -49,6 +49,7 @@ async fn seed(
         delivered_at: delivered_at.map(store::micros),
         reply_subject: None,
         reply_deadline: None,
+        order_key: None,
     };
     let id = row.job_id.clone();
     assert!(store::insert_job(db, row).await.unwrap());

@@ -16,7 +16,7 @@ on_both_backends!(
     expired_job_stops_being_retried,
     unreachable_receiver_is_retried_with_the_error_recorded,
     job_expired_on_arrival_is_never_attempted,
-    a_later_notification_of_a_resource_waits_for_the_earlier_one,
+    a_later_notification_of_a_key_waits_for_the_earlier_one,
 );
 
 async fn three_failures_then_delivered_on_the_fourth(backend: Backend) {
@@ -127,17 +127,19 @@ async fn job_expired_on_arrival_is_never_attempted(backend: Backend) {
     h.finish().await;
 }
 
-/// Notifications about one resource to one URL arrive in the order they were made, even
-/// while the first is being retried; another resource's notification does not wait.
-async fn a_later_notification_of_a_resource_waits_for_the_earlier_one(backend: Backend) {
+/// Notifications with one order key to one URL arrive in the order they were made, even
+/// while the first is being retried; an unkeyed notification does not wait.
+async fn a_later_notification_of_a_key_waits_for_the_earlier_one(backend: Backend) {
     let ordered = Receiver::start([Reply::Status(500); 2]).await;
     let other = Receiver::start([]).await;
     let h = Harness::start(backend, &config()).await;
-    let first = job(ordered.url("/hooks/receipts"));
+    let mut first = job(ordered.url("/hooks/receipts"));
+    first.order_key = "rq1/tel:+15550001".into();
     let mut second = job(ordered.url("/hooks/receipts"));
+    second.order_key = first.order_key.clone();
     second.created_at = Some(timestamp(Utc::now() + TimeDelta::milliseconds(1)));
-    let mut elsewhere = job(other.url("/hooks/other"));
-    elsewhere.resource_id = "cs456".into();
+    // Unkeyed, to another URL: never held by the others.
+    let elsewhere = job(other.url("/hooks/other"));
     h.publish(&first).await;
     h.publish(&second).await;
     h.publish(&elsewhere).await;
@@ -157,7 +159,7 @@ async fn a_later_notification_of_a_resource_waits_for_the_earlier_one(backend: B
     );
     assert_eq!(second_row.attempts, 1);
     assert!(first_row.delivered_at <= second_row.delivered_at);
-    // The other resource went out while the first was still being retried.
+    // The unkeyed one went out while the first was still being retried.
     assert!(elsewhere_row.delivered_at < first_row.delivered_at);
     h.finish().await;
 }
