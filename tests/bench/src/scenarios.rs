@@ -497,7 +497,6 @@ pub async fn h4(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
                 subscriptions.clone(),
                 hook.clone(),
             );
-            let member = member.clone();
             move |i: u64| {
                 let w = format!("tel:+1556100{i:04}");
                 let puts = [member(&presentity, &w), member(&w, &presentity)];
