@@ -85,6 +85,19 @@ impl Meter {
     }
 }
 
+/// Runs `work` on a suite of its own (started with the settings `env`), then stops the
+/// suite whatever `work` answered.
+async fn with_suite<T>(
+    ctx: &Ctx,
+    env: &[(&str, &str)],
+    work: impl AsyncFnOnce(&Suite) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut suite = Suite::start(&ctx.options(env)).await?;
+    let result = work(&suite).await;
+    suite.stop().await;
+    result
+}
+
 /// A rate held: every operation answered as it should (at least 95 % of those started, none
 /// failed) and p99 under `p99_ms`.
 fn held(s: &Samples, p99_ms: f64) -> bool {
@@ -165,12 +178,11 @@ pub fn sms_url(suite: &Suite) -> String {
 /// every accepted request's DeliveredToTerminal receipt reconciled; then the same suite
 /// loaded the way the Kannel peer is (wrk, 2 threads, 32 connections, 10 s).
 pub async fn h1(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
-    let mut suite = Suite::start(&ctx.options(&[])).await?;
-    let result = async {
+    with_suite(ctx, &[], async |suite| {
         let hooks = Hooks::new(receipt_key);
         let hook = hooks.listen().await?;
         let http = client();
-        let url = sms_url(&suite);
+        let url = sms_url(suite);
         let accepted = Arc::new(Mutex::new(Vec::new()));
         let send = {
             let (http, url, key, hook, accepted) = (
@@ -245,16 +257,14 @@ pub async fn h1(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             run.insert("duplicated".into(), r.duplicated as f64);
             runs.push(run);
         }
-        if let Some(wrk) = crate::peer::wrk_h1(ctx, &suite, &hook).await? {
+        if let Some(wrk) = crate::peer::wrk_h1(ctx, suite, &hook).await? {
             for run in &mut runs {
                 run.extend(wrk.clone());
             }
         }
         anyhow::Ok(runs)
-    }
-    .await;
-    suite.stop().await;
-    result
+    })
+    .await
 }
 
 /// The text of an inboundMessageNotification (each injected message's id).
@@ -361,24 +371,23 @@ fn reconciled(run: &mut Run, hooks: &Hooks, started: &HashMap<String, Instant>) 
 /// H2: inbound SMS injected at the network (netsim) at 1,000/s → the application's webhook;
 /// latency from the injection's start to the webhook's arrival (one clock: this process).
 pub async fn h2(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
-    let mut suite = Suite::start(&ctx.options(&[])).await?;
-    let result = async {
+    with_suite(ctx, &[], async |suite| {
         let hooks = Hooks::new(inbound_key);
         let hook = hooks.listen().await?;
         let http = client();
-        subscribe_inbound(&http, &suite, "3000", &hook).await?;
+        subscribe_inbound(&http, suite, "3000", &hook).await?;
         let (rate, secs) = (ctx.pick(1000.0, 50.0), ctx.pick(5.0, 1.0));
-        inbound_load("h2 warm-up", &suite, &http, &hooks, rate / 4.0, 1.0, |_| {
+        inbound_load("h2 warm-up", suite, &http, &hooks, rate / 4.0, 1.0, |_| {
             3000
         })
         .await;
         let mut runs = Vec::new();
         for n in 0..ctx.runs {
             hooks.clear();
-            let meter = Meter::start(&suite);
+            let meter = Meter::start(suite);
             let (s, started) = inbound_load(
                 &format!("h2 run {}", n + 1),
-                &suite,
+                suite,
                 &http,
                 &hooks,
                 rate,
@@ -393,35 +402,32 @@ pub async fn h2(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             runs.push(run);
         }
         anyhow::Ok(runs)
-    }
-    .await;
-    suite.stop().await;
-    result
+    })
+    .await
 }
 
 /// H3: inbound messages spread over 100 registrations, each subscribed by its own receiver
 /// endpoint (100 ports); deliveries per second from the first injection to the last
 /// delivery, every one reconciled.
 pub async fn h3(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
-    let mut suite = Suite::start(&ctx.options(&[])).await?;
-    let result = async {
+    with_suite(ctx, &[], async |suite| {
         let hooks = Hooks::new(inbound_key);
         let http = client();
         for r in 3100..3200 {
             let hook = hooks.listen().await?;
-            subscribe_inbound(&http, &suite, &r.to_string(), &hook).await?;
+            subscribe_inbound(&http, suite, &r.to_string(), &hook).await?;
         }
         let dest: fn(u64) -> u32 = |i| 3100 + (i % 100) as u32;
         let (rate, secs) = (ctx.pick(6000.0, 100.0), ctx.pick(4.0, 1.0));
-        inbound_load("h3 warm-up", &suite, &http, &hooks, rate / 10.0, 1.0, dest).await;
+        inbound_load("h3 warm-up", suite, &http, &hooks, rate / 10.0, 1.0, dest).await;
         let mut runs = Vec::new();
         for n in 0..ctx.runs {
             hooks.clear();
-            let meter = Meter::start(&suite);
+            let meter = Meter::start(suite);
             let t0 = Instant::now();
             let (s, started) = inbound_load(
                 &format!("h3 run {}", n + 1),
-                &suite,
+                suite,
                 &http,
                 &hooks,
                 rate,
@@ -446,10 +452,8 @@ pub async fn h3(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             runs.push(run);
         }
         anyhow::Ok(runs)
-    }
-    .await;
-    suite.stop().await;
-    result
+    })
+    .await
 }
 
 /// `subscription URL|note text of the presentity` of a presenceNotification.
@@ -470,9 +474,8 @@ fn presence_key(v: &Value) -> Option<String> {
 pub async fn h4(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
     let interval_ms: u64 = ctx.pick(5000, 200);
     let interval = interval_ms.to_string();
-    let mut suite =
-        Suite::start(&ctx.options(&[("PARLAY_PRESENCE__NOTIFY_INTERVAL_MS", &interval)])).await?;
-    let result = async {
+    let env = [("PARLAY_PRESENCE__NOTIFY_INTERVAL_MS", interval.as_str())];
+    with_suite(ctx, &env, async |suite| {
         let hooks = Hooks::new(presence_key);
         let hook = hooks.listen().await?;
         let http = client();
@@ -584,7 +587,7 @@ pub async fn h4(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
                 .iter()
                 .map(|s| format!("{s}|{text}"))
                 .collect();
-            let meter = Meter::start(&suite);
+            let meter = Meter::start(suite);
             let t0 = Instant::now();
             let r = note(&text).await?;
             ensure!(r.status().is_success(), "note refused: {}", r.text().await?);
@@ -629,10 +632,8 @@ pub async fn h4(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             runs.push(run);
         }
         anyhow::Ok(runs)
-    }
-    .await;
-    suite.stop().await;
-    result
+    })
+    .await
 }
 
 /// H5: third-party call sessions created (two participants each, netsim answering), the
@@ -707,8 +708,7 @@ fn decision_key(v: &Value) -> Option<String> {
 /// subscription; the application answers EndCall at once; the round trip is netsim's own
 /// record, from the attempt to the decision applied at the network.
 pub async fn h6(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
-    let mut suite = Suite::start(&ctx.options(&[])).await?;
-    let result = async {
+    with_suite(ctx, &[], async |suite| {
         let hooks = Hooks::answering(decision_key, r#"{"action": {"actionToPerform": "EndCall"}}"#);
         let hook = hooks.listen().await?;
         let http = client();
@@ -740,7 +740,7 @@ pub async fn h6(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
         let mut runs = Vec::new();
         for n in 0..=ctx.runs {
             attempts.lock().unwrap().clear();
-            let meter = Meter::start(&suite);
+            let meter = Meter::start(suite);
             let (label, r, s) = if n == 0 { ("h6 warm-up".to_string(), rate / 4.0, 1.0) } else { (format!("h6 run {n}"), rate, secs) };
             let base = n as u64 * 10_000_000;
             let attempt = attempt.clone();
@@ -778,10 +778,8 @@ pub async fn h6(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             runs.push(run);
         }
         anyhow::Ok(runs)
-    }
-    .await;
-    suite.stop().await;
-    result
+    })
+    .await
 }
 
 /// H7: the suite's resident memory, idle, a few seconds after it is ready (a fresh suite
