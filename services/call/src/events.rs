@@ -9,6 +9,7 @@ use futures::{StreamExt, stream::BoxStream};
 use parlay_kit::ids::new_id;
 use parlay_kit::{
     bus::{ConsumerSpec, Delivery},
+    lanes::Lanes,
     telemetry, wire,
 };
 use parlay_proto::net::v1::{CallAttempt, CallLegEvent, LegOutcome, MediaEvent};
@@ -35,15 +36,72 @@ pub fn consumer_spec() -> ConsumerSpec {
     }
 }
 
-/// Processes deliveries until shutdown: leg and media events one at a time, in order (a
-/// leg's events must not overtake each other); call attempts, which each start a new
-/// session, up to [`ATTEMPTS_IN_FLIGHT`] at once beside them.
+/// Events handled at once: one at a time in each lane.
+const LANES: usize = 16;
+
+/// Events waiting in one lane before the consumer stops taking more from the bus.
+const LANE_DEPTH: usize = 8;
+
+/// A network event, decoded.
+enum NetEvent {
+    Attempt(CallAttempt),
+    Media(MediaEvent),
+    Leg(CallLegEvent),
+    /// Undecodable: acknowledged and dropped.
+    Bad(&'static str),
+}
+
+impl NetEvent {
+    fn decode(delivery: &Delivery) -> NetEvent {
+        let subject = delivery.envelope.subject.as_str();
+        let payload = delivery.envelope.payload.as_ref();
+        if subject.ends_with(SUBJECT_ATTEMPT) {
+            CallAttempt::decode(payload)
+                .map_or(NetEvent::Bad("undecodable call attempt"), NetEvent::Attempt)
+        } else if subject.ends_with(SUBJECT_MEDIA) {
+            MediaEvent::decode(payload)
+                .map_or(NetEvent::Bad("undecodable media event"), NetEvent::Media)
+        } else {
+            CallLegEvent::decode(payload)
+                .map_or(NetEvent::Bad("undecodable call leg event"), NetEvent::Leg)
+        }
+    }
+
+    /// The lane's key: a session's leg and media events share one, so they are applied in
+    /// the order they came; an attempt starts a session of its own.
+    fn lane_key(&self) -> &str {
+        match self {
+            NetEvent::Attempt(a) => &a.event_id,
+            NetEvent::Media(m) => &m.call_session_id,
+            NetEvent::Leg(l) => &l.call_session_id,
+            NetEvent::Bad(_) => "",
+        }
+    }
+}
+
+/// Processes deliveries until shutdown, in [`LANES`] ordered lanes: a session's events one
+/// at a time, in order (a leg's events must not overtake each other), other sessions' and
+/// call attempts beside them. At shutdown each lane finishes what it was handed.
 pub async fn run(
     core: Arc<Core>,
     mut deliveries: BoxStream<'static, Delivery>,
     shutdown: CancellationToken,
 ) {
-    let mut attempts = tokio::task::JoinSet::new();
+    let lanes = {
+        let (core, shutdown) = (core.clone(), shutdown.clone());
+        Lanes::start(
+            LANES,
+            LANE_DEPTH,
+            move |(delivery, event, span): (Delivery, NetEvent, tracing::Span)| {
+                let (core, shutdown) = (core.clone(), shutdown.clone());
+                async move {
+                    handle(&core, delivery, event, &shutdown)
+                        .instrument(span)
+                        .await
+                }
+            },
+        )
+    };
     loop {
         let delivery = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -54,49 +112,31 @@ pub async fn run(
         };
         let span = tracing::info_span!("call.net_event", subject = %delivery.envelope.subject);
         telemetry::set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
-        if delivery.envelope.subject.ends_with(SUBJECT_ATTEMPT) {
-            while attempts.len() >= ATTEMPTS_IN_FLIGHT {
-                attempts.join_next().await;
-            }
-            let (core, shutdown) = (core.clone(), shutdown.clone());
-            attempts
-                .spawn(async move { handle(&core, delivery, &shutdown).await }.instrument(span));
-            while attempts.try_join_next().is_some() {}
-        } else {
-            handle(&core, delivery, &shutdown).instrument(span).await;
+        let event = NetEvent::decode(&delivery);
+        let lane = lanes.lane(event.lane_key());
+        if lanes.send(lane, (delivery, event, span)).await.is_err() {
+            break;
         }
     }
-    while attempts.join_next().await.is_some() {}
+    lanes.finish().await;
 }
 
-/// Call attempts handled at once.
-const ATTEMPTS_IN_FLIGHT: usize = 16;
-
-async fn handle(core: &Core, delivery: Delivery, shutdown: &CancellationToken) {
-    let subject = delivery.envelope.subject.clone();
-    if subject.ends_with(SUBJECT_ATTEMPT) {
-        let Ok(attempt) = CallAttempt::decode(delivery.envelope.payload.as_ref()) else {
-            tracing::warn!("undecodable call attempt dropped");
-            return delivery.ack().await;
-        };
-        return settle(delivery, shutdown, || {
-            network::on_attempt(core, attempt.clone())
-        })
-        .await;
-    }
-    if subject.ends_with(SUBJECT_MEDIA) {
-        let Ok(event) = MediaEvent::decode(delivery.envelope.payload.as_ref()) else {
-            tracing::warn!("undecodable media event dropped");
-            return delivery.ack().await;
-        };
-        return settle(delivery, shutdown, || media::on_event(core, event.clone())).await;
-    }
-    let event = match CallLegEvent::decode(delivery.envelope.payload.as_ref()) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::warn!(error = %e, "undecodable call leg event dropped");
+async fn handle(core: &Core, delivery: Delivery, event: NetEvent, shutdown: &CancellationToken) {
+    let event = match event {
+        NetEvent::Attempt(attempt) => {
+            return settle(delivery, shutdown, || {
+                network::on_attempt(core, attempt.clone())
+            })
+            .await;
+        }
+        NetEvent::Media(event) => {
+            return settle(delivery, shutdown, || media::on_event(core, event.clone())).await;
+        }
+        NetEvent::Bad(what) => {
+            tracing::warn!(subject = %delivery.envelope.subject, "{what} dropped");
             return delivery.ack().await;
         }
+        NetEvent::Leg(event) => event,
     };
     let Some(outcome) = outcome(event.outcome()) else {
         tracing::warn!(event_id = %event.event_id, "call leg event without outcome dropped");

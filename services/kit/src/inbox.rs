@@ -44,17 +44,8 @@ pub async fn prune_before<C: ConnectionTrait>(
 
 #[cfg(test)]
 mod tests {
-    use sea_orm_migration::{MigrationTrait, MigratorTrait};
-
     use super::*;
-
-    struct KitOnly;
-
-    impl MigratorTrait for KitOnly {
-        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-            vec![Box::new(crate::migration::KitTables)]
-        }
-    }
+    use crate::migration::KitOnly;
 
     #[tokio::test]
     async fn an_event_is_first_seen_once_and_pruned_later() {

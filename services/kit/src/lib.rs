@@ -11,6 +11,7 @@ pub mod db;
 pub mod grpc;
 pub mod ids;
 pub mod inbox;
+pub mod lanes;
 pub mod migration;
 pub mod outbox;
 pub mod shutdown;

@@ -52,3 +52,14 @@ impl MigrationTrait for KitTables {
             .await
     }
 }
+
+/// A migrator of the kit's tables alone, for the kit's own tests.
+#[cfg(test)]
+pub(crate) struct KitOnly;
+
+#[cfg(test)]
+impl MigratorTrait for KitOnly {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(KitTables)]
+    }
+}

@@ -5,17 +5,22 @@
 //! Several relays on one table (replicas) may publish a row twice: the bus de-duplicates
 //! on the message id and consumers are idempotent.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    future::Future,
+    sync::Arc,
+    time::Duration,
+};
 
-use futures::{StreamExt, stream};
+use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
-use tokio::sync::Notify;
+use tokio::{sync::Notify, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{Envelope, SharedBus};
+use crate::bus::{BusError, Envelope, SharedBus};
 
 pub mod entity {
     //! The `outbox` table.
@@ -89,17 +94,123 @@ impl Waker {
     }
 }
 
-/// Publishes outbox rows to the bus.
+/// Publishes outbox rows to the bus, continuously: a row is published as soon as it is read
+/// and the earlier rows of its key were acknowledged, without waiting for the other keys'
+/// rows read with it. Acknowledged rows are deleted in batches.
 pub struct Relay {
     db: DatabaseConnection,
     bus: SharedBus,
     waker: Waker,
     /// How often to look for rows when nobody wakes the relay (rows of a crashed process,
-    /// of another replica, or left by a failed publish).
+    /// of another replica, committed out of sequence order, or left by a failed publish).
     pub poll: Duration,
 }
 
+/// Rows read at once.
 const BATCH: u64 = 512;
+/// Publishes awaiting the bus's acknowledgement at once (one per key).
+const IN_FLIGHT: usize = 64;
+/// Rows read and not yet published: past this the relay stops reading until they drain.
+const MAX_QUEUED: usize = 4 * BATCH as usize;
+/// Acknowledged rows wait at most this long to be deleted together (or until 64 gathered).
+const DELETE_AFTER: Duration = Duration::from_millis(20);
+
+type Published = (String, entity::Model, Result<(), BusError>);
+
+/// What the relay holds between reads: rows read and not yet deleted, by key.
+#[derive(Default)]
+struct Held {
+    /// Every held row's seq: a row read again (a full scan) is not queued twice.
+    known: HashSet<i64>,
+    /// Rows waiting for their turn, per key, in seq order.
+    queued: HashMap<String, VecDeque<entity::Model>>,
+    queued_rows: usize,
+    /// Keys ready for their next publish, in flight, or cooling: a key is in at most one
+    /// of these, so its rows go out one at a time, in order.
+    active: HashSet<String>,
+    /// Keys with a queued row and nothing in flight.
+    ready: VecDeque<String>,
+    /// Keys whose last publish failed, with when to try again.
+    cooling: Vec<(Instant, String)>,
+    /// Acknowledged rows not deleted yet, and since when the oldest waits.
+    done: Vec<i64>,
+    done_since: Option<Instant>,
+    /// The highest seq read: an incremental read starts after it.
+    high: i64,
+}
+
+impl Held {
+    /// Takes rows read; true if any was new.
+    fn take(&mut self, rows: Vec<entity::Model>) -> bool {
+        let mut any = false;
+        for row in rows {
+            self.high = self.high.max(row.seq);
+            if !self.known.insert(row.seq) {
+                continue;
+            }
+            any = true;
+            self.queued_rows += 1;
+            if self.active.insert(row.order_key.clone()) {
+                self.ready.push_back(row.order_key.clone());
+            }
+            self.queued
+                .entry(row.order_key.clone())
+                .or_default()
+                .push_back(row);
+        }
+        any
+    }
+
+    /// The next row to publish, if a key is ready; its key stays active (in flight).
+    fn next(&mut self) -> Option<(String, entity::Model)> {
+        loop {
+            let key = self.ready.pop_front()?;
+            if let Some(row) = self.queued.get_mut(&key).and_then(VecDeque::pop_front) {
+                self.queued_rows -= 1;
+                return Some((key, row));
+            }
+            self.queued.remove(&key);
+            self.active.remove(&key);
+        }
+    }
+
+    /// A publish settled: the key's next row becomes ready, or after a failure the same row
+    /// again once `retry_at` passed.
+    fn settled(&mut self, (key, row, result): Published, retry_at: Instant) {
+        match result {
+            Ok(()) => {
+                self.done.push(row.seq);
+                self.done_since.get_or_insert_with(Instant::now);
+                match self.queued.get(&key) {
+                    Some(q) if !q.is_empty() => self.ready.push_back(key),
+                    _ => {
+                        self.queued.remove(&key);
+                        self.active.remove(&key);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!(subject = %row.subject, error = %e, "outbox publish failed; will retry");
+                self.queued_rows += 1;
+                self.queued.entry(key.clone()).or_default().push_front(row);
+                self.cooling.push((retry_at, key));
+            }
+        }
+    }
+
+    /// Keys whose cooling time passed become ready again; the next time one ends.
+    fn cooled(&mut self, now: Instant) -> Option<Instant> {
+        let (over, still): (Vec<_>, Vec<_>) = self.cooling.drain(..).partition(|(t, _)| *t <= now);
+        self.cooling = still;
+        self.ready.extend(over.into_iter().map(|(_, k)| k));
+        self.cooling.iter().map(|(t, _)| *t).min()
+    }
+
+    /// When the acknowledged rows should be deleted.
+    fn delete_due(&self, now: Instant) -> bool {
+        self.done.len() >= 64 || self.done_since.is_some_and(|t| now >= t + DELETE_AFTER)
+    }
+}
 
 impl Relay {
     pub fn new(db: DatabaseConnection, bus: SharedBus, waker: Waker) -> Self {
@@ -111,93 +222,260 @@ impl Relay {
         }
     }
 
-    /// Runs until `shutdown`; publishes what is pending first.
+    /// Runs until `shutdown`; publishes what is pending first. Shutdown cuts publishes
+    /// short: a row not deleted is published again after a restart (the bus de-duplicates;
+    /// consumers are idempotent).
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut held = Held::default();
+        let mut in_flight = FuturesUnordered::new();
+        // Where a full scan (every row, not only those after `high`) has got to.
+        let mut scan = Some(0);
+        let mut read_due = true;
+        let mut next_poll = Instant::now() + self.poll;
         let mut backoff = Duration::from_millis(50);
         loop {
-            // Shutdown cuts a batch short: what was not deleted is published after a
-            // restart (the bus de-duplicates; consumers are idempotent).
-            let outcome = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                outcome = self.publish_batch() => outcome,
-            };
-            let wait = match outcome {
-                Ok((published, 0)) => {
-                    backoff = Duration::from_millis(50);
-                    if published as u64 == BATCH {
-                        continue;
+            if read_due && held.queued_rows < MAX_QUEUED {
+                let after = scan.unwrap_or(held.high);
+                match self.read(after).await {
+                    Ok(rows) => {
+                        backoff = Duration::from_millis(50);
+                        let full = rows.len() as u64 == BATCH;
+                        let last = rows.last().map(|r| r.seq);
+                        held.take(rows);
+                        read_due = full;
+                        scan = match (scan, full) {
+                            (Some(_), true) => last,
+                            _ => None,
+                        };
                     }
-                    self.poll
-                }
-                failed => {
-                    if let Err(e) = failed {
+                    Err(e) => {
                         tracing::warn!(error = %e, "outbox relay could not read its table");
+                        read_due = false;
+                        next_poll = Instant::now() + backoff;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    backoff
                 }
-            };
+            }
+            let now = Instant::now();
+            let cooling_ends = held.cooled(now);
+            while in_flight.len() < IN_FLIGHT
+                && let Some((key, row)) = held.next()
+            {
+                in_flight.push(self.publish(key, row));
+            }
+            if held.delete_due(now) {
+                self.delete(&mut held).await;
+            }
+            let delete_at = held.done_since.map(|t| t + DELETE_AFTER);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = self.waker.0.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
+                Some(published) = in_flight.next(), if !in_flight.is_empty() => {
+                    let retry_at = Instant::now() + self.poll;
+                    held.settled(published, retry_at);
+                    // Everything else that settled meanwhile, at once.
+                    while let Some(Some(published)) = in_flight.next().now_or_never() {
+                        held.settled(published, retry_at);
+                    }
+                }
+                _ = self.waker.0.notified() => read_due = true,
+                _ = tokio::time::sleep_until(next_poll) => {
+                    read_due = true;
+                    scan = Some(0);
+                    next_poll = Instant::now() + self.poll;
+                }
+                _ = sleep_until_some(cooling_ends) => {}
+                _ = sleep_until_some(delete_at) => {}
             }
         }
     }
 
-    /// Publishes one batch; returns (published, failed).
-    async fn publish_batch(&self) -> Result<(usize, usize), DbErr> {
-        let rows = entity::Entity::find()
+    /// Rows after `after`, in seq order.
+    async fn read(&self, after: i64) -> Result<Vec<entity::Model>, DbErr> {
+        entity::Entity::find()
+            .filter(entity::Column::Seq.gt(after))
             .order_by_asc(entity::Column::Seq)
             .limit(BATCH)
             .all(&self.db)
-            .await?;
-        if rows.is_empty() {
-            return Ok((0, 0));
-        }
-        let mut by_key: HashMap<String, Vec<entity::Model>> = HashMap::new();
-        for row in rows {
-            by_key.entry(row.order_key.clone()).or_default().push(row);
-        }
-        let results: Vec<(Vec<i64>, bool)> = stream::iter(by_key.into_values())
-            .map(|rows| self.publish_in_order(rows))
-            .buffer_unordered(64)
-            .collect()
-            .await;
-        let mut done = Vec::new();
-        let mut failed = 0;
-        for (seqs, ok) in results {
-            done.extend(seqs);
-            failed += usize::from(!ok);
-        }
-        if !done.is_empty() {
-            entity::Entity::delete_many()
-                .filter(entity::Column::Seq.is_in(done.iter().copied()))
-                .exec(&self.db)
-                .await?;
-        }
-        Ok((done.len(), failed))
+            .await
     }
 
-    /// Publishes rows of one key in order, stopping at the first failure.
-    async fn publish_in_order(&self, rows: Vec<entity::Model>) -> (Vec<i64>, bool) {
-        let mut done = Vec::with_capacity(rows.len());
-        for row in rows {
-            let envelope = Envelope {
-                subject: row.subject,
-                id: row.msg_id,
-                payload: row.payload.into(),
-                traceparent: row.traceparent,
-            };
-            let subject = envelope.subject.clone();
-            match self.bus.publish(envelope).await {
-                Ok(()) => done.push(row.seq),
-                Err(e) => {
-                    tracing::debug!(%subject, error = %e, "outbox publish failed; will retry");
-                    return (done, false);
+    fn publish(&self, key: String, row: entity::Model) -> impl Future<Output = Published> + use<> {
+        let bus = self.bus.clone();
+        let envelope = Envelope {
+            subject: row.subject.clone(),
+            id: row.msg_id.clone(),
+            payload: row.payload.clone().into(),
+            traceparent: row.traceparent.clone(),
+        };
+        async move {
+            let result = bus.publish(envelope).await;
+            (key, row, result)
+        }
+    }
+
+    /// Deletes the acknowledged rows; on failure they are kept for the next try.
+    async fn delete(&self, held: &mut Held) {
+        let done = std::mem::take(&mut held.done);
+        let result = entity::Entity::delete_many()
+            .filter(entity::Column::Seq.is_in(done.iter().copied()))
+            .exec(&self.db)
+            .await;
+        match result {
+            Ok(_) => {
+                for seq in &done {
+                    held.known.remove(seq);
                 }
+                held.done_since = None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox relay could not delete published rows; will retry");
+                held.done = done;
+                held.done_since = Some(Instant::now() + Duration::from_secs(1));
             }
         }
-        (done, true)
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use futures::stream::BoxStream;
+
+    use super::*;
+    use crate::{
+        bus::{Bus, ConsumerSpec, Delivery, MemoryBus},
+        migration::KitOnly,
+    };
+
+    async fn db() -> DatabaseConnection {
+        let path = std::env::temp_dir().join(crate::ids::new_id("outbox-test-"));
+        crate::db::connect_and_migrate::<KitOnly>(&crate::db::sqlite_url(&path, "kit"))
+            .await
+            .unwrap()
+    }
+
+    async fn put(db: &DatabaseConnection, key: &str, ids: &[&str]) {
+        let envelopes = ids
+            .iter()
+            .map(|id| Envelope {
+                subject: format!("t.{key}"),
+                id: id.to_string(),
+                payload: Bytes::from(id.to_string()),
+                traceparent: None,
+            })
+            .collect();
+        enqueue(db, key, envelopes).await.unwrap();
+    }
+
+    async fn consumer(bus: &MemoryBus) -> BoxStream<'static, Delivery> {
+        bus.consume(ConsumerSpec {
+            durable: "t".into(),
+            filter: "t.>".into(),
+            ack_wait: Duration::from_secs(30),
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn next(deliveries: &mut BoxStream<'static, Delivery>) -> Delivery {
+        tokio::time::timeout(Duration::from_secs(10), deliveries.next())
+            .await
+            .expect("a delivery within 10 s")
+            .expect("the bus is open")
+    }
+
+    async fn wait_until_empty(db: &DatabaseConnection) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = entity::Entity::find().all(db).await.unwrap().len();
+            if left == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{left} outbox rows never deleted"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_waits_for_its_own_earlier_row_and_holds_back_no_other_key() {
+        let db = db().await;
+        let bus = MemoryBus::new();
+        let mut deliveries = consumer(&bus).await;
+        put(&db, "slow", &["s1", "s2"]).await;
+        put(&db, "fast", &["f1", "f2", "f3"]).await;
+        let shutdown = CancellationToken::new();
+        let waker = Waker::default();
+        let relay = Relay::new(db.clone(), Arc::new(bus.clone()), waker.clone());
+        let task = tokio::spawn(relay.run(shutdown.clone()));
+
+        // s1 stays unacknowledged while the fast key's rows all go out, in their order;
+        // s2 waits behind s1.
+        let mut held = None;
+        let mut fast = Vec::new();
+        while fast.len() < 3 {
+            let d = next(&mut deliveries).await;
+            match d.envelope.id.as_str() {
+                "s1" if held.is_none() => held = Some(d),
+                id if id.starts_with('f') => {
+                    fast.push(id.to_string());
+                    d.ack().await;
+                }
+                other => panic!("{other} delivered before s1 was acknowledged"),
+            }
+        }
+        assert_eq!(fast, ["f1", "f2", "f3"]);
+        // A row committed while s1 is still out goes out too.
+        put(&db, "fast", &["f4"]).await;
+        waker.wake();
+        let d = next(&mut deliveries).await;
+        assert_eq!(d.envelope.id, "f4");
+        d.ack().await;
+        held.expect("s1 delivered").ack().await;
+        let d = next(&mut deliveries).await;
+        assert_eq!(d.envelope.id, "s2");
+        d.ack().await;
+
+        wait_until_empty(&db).await;
+        shutdown.cancel();
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_row_that_could_not_be_published_goes_out_later_before_the_next_of_its_key() {
+        let db = db().await;
+        let bus = MemoryBus::new();
+        put(&db, "k", &["a"]).await;
+        let shutdown = CancellationToken::new();
+        let waker = Waker::default();
+        let mut relay = Relay::new(db.clone(), Arc::new(bus.clone()), waker.clone());
+        relay.poll = Duration::from_millis(100);
+        let task = tokio::spawn(relay.run(shutdown.clone()));
+        // Nobody consumes yet: the publish fails and the row stays.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(entity::Entity::find().all(&db).await.unwrap().len(), 1);
+        put(&db, "k", &["b"]).await;
+        waker.wake();
+        let mut deliveries = consumer(&bus).await;
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let d = next(&mut deliveries).await;
+            ids.push(d.envelope.id.clone());
+            d.ack().await;
+        }
+        assert_eq!(ids, ["a", "b"]);
+        wait_until_empty(&db).await;
+        shutdown.cancel();
+        task.await.unwrap();
     }
 }

@@ -10,20 +10,16 @@
 //! the network, or across replicas) are still harmless: the rule keeps the status from
 //! going back. Inbound messages are independent and spread over the lanes by event id.
 
-use std::{
-    hash::{DefaultHasher, Hash, Hasher},
-    sync::Arc,
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use futures::{StreamExt, stream::BoxStream};
 use parlay_kit::{
     bus::{ConsumerSpec, Delivery},
+    lanes::Lanes,
     telemetry,
 };
 use parlay_proto::net::v1::{DeliveryReceipt, InboundMessageEvent};
 use prost::Message;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -75,15 +71,13 @@ impl Event {
         }
     }
 
-    /// The lane: the same for every receipt of one recipient of one request.
-    fn lane(&self) -> usize {
-        let mut h = DefaultHasher::new();
+    /// The lane's key: the same for every receipt of one recipient of one request.
+    fn lane_key(&self) -> (&str, &str) {
         match self {
-            Event::Receipt(r) => (&r.request_id, &r.destination).hash(&mut h),
-            Event::Inbound(m) => m.event_id.hash(&mut h),
-            Event::Other(_) => return 0,
+            Event::Receipt(r) => (&r.request_id, &r.destination),
+            Event::Inbound(m) => (&m.event_id, ""),
+            Event::Other(_) => ("", ""),
         }
-        (h.finish() % LANES as u64) as usize
     }
 }
 
@@ -94,21 +88,21 @@ pub async fn run(
     mut deliveries: BoxStream<'static, Delivery>,
     shutdown: CancellationToken,
 ) {
-    let mut workers = tokio::task::JoinSet::new();
-    let lanes: Vec<mpsc::Sender<(Delivery, Event, tracing::Span)>> = (0..LANES)
-        .map(|_| {
-            let (tx, mut rx) = mpsc::channel::<(Delivery, Event, tracing::Span)>(LANE_DEPTH);
-            let (core, shutdown) = (core.clone(), shutdown.clone());
-            workers.spawn(async move {
-                while let Some((delivery, event, span)) = rx.recv().await {
+    let lanes = {
+        let (core, shutdown) = (core.clone(), shutdown.clone());
+        Lanes::start(
+            LANES,
+            LANE_DEPTH,
+            move |(delivery, event, span): (Delivery, Event, tracing::Span)| {
+                let (core, shutdown) = (core.clone(), shutdown.clone());
+                async move {
                     handle(&core, delivery, event, &shutdown)
                         .instrument(span)
-                        .await;
+                        .await
                 }
-            });
-            tx
-        })
-        .collect();
+            },
+        )
+    };
     loop {
         let delivery = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -120,16 +114,12 @@ pub async fn run(
         let span = tracing::info_span!("messaging.net_event", subject = %delivery.envelope.subject);
         telemetry::set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
         let event = Event::decode(&delivery);
-        if lanes[event.lane()]
-            .send((delivery, event, span))
-            .await
-            .is_err()
-        {
+        let lane = lanes.lane(event.lane_key());
+        if lanes.send(lane, (delivery, event, span)).await.is_err() {
             break;
         }
     }
-    drop(lanes);
-    while workers.join_next().await.is_some() {}
+    lanes.finish().await;
 }
 
 async fn handle(core: &Core, delivery: Delivery, event: Event, shutdown: &CancellationToken) {

@@ -1,0 +1,105 @@
+//! Ordered lanes for a consumer: items that share a key are handled one at a time, in the
+//! order they were handed over; items of other keys are handled side by side. A consumer
+//! that handled every event in turn would leave its database idle whenever one event waits
+//! for something else (the bus, a clock, a retry); one that handled them all at once could
+//! apply two events of one resource in the wrong order.
+
+use std::{
+    future::Future,
+    hash::{DefaultHasher, Hash, Hasher},
+};
+
+use tokio::{sync::mpsc, task::JoinSet};
+
+/// A fixed set of lanes, each a task handling its items in turn.
+pub struct Lanes<T> {
+    lanes: Vec<mpsc::Sender<T>>,
+    workers: JoinSet<()>,
+}
+
+impl<T: Send + 'static> Lanes<T> {
+    /// Starts `count` lanes, each holding up to `depth` waiting items, handled by `handle`.
+    pub fn start<F, Fut>(count: usize, depth: usize, handle: F) -> Self
+    where
+        F: Fn(T) -> Fut + Clone + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        let mut workers = JoinSet::new();
+        let lanes = (0..count.max(1))
+            .map(|_| {
+                let (tx, mut rx) = mpsc::channel::<T>(depth.max(1));
+                let handle = handle.clone();
+                workers.spawn(async move {
+                    while let Some(item) = rx.recv().await {
+                        handle(item).await;
+                    }
+                });
+                tx
+            })
+            .collect();
+        Self { lanes, workers }
+    }
+
+    /// The lane of `key` (the same for equal keys).
+    pub fn lane(&self, key: impl Hash) -> usize {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        (h.finish() % self.lanes.len() as u64) as usize
+    }
+
+    /// Hands `item` to `lane` (from [`Lanes::lane`]), waiting while that lane is full (so a
+    /// consumer stops taking from the bus when it falls behind). Err when it has stopped.
+    pub async fn send(&self, lane: usize, item: T) -> Result<(), T> {
+        self.lanes[lane % self.lanes.len()]
+            .send(item)
+            .await
+            .map_err(|e| e.0)
+    }
+
+    /// Stops taking items and waits until every lane has handled what it was given.
+    pub async fn finish(self) {
+        let Self { lanes, mut workers } = self;
+        drop(lanes);
+        while workers.join_next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{Arc, Mutex},
+        time::Duration,
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn one_key_keeps_its_order_while_another_key_goes_past_a_slow_item() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let lanes = Lanes::start(8, 4, move |(key, n, slow): (&'static str, u32, bool)| {
+            let log = log.clone();
+            async move {
+                if slow {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                log.lock().unwrap().push((key, n));
+            }
+        });
+        // Keys whose lanes differ (8 lanes: find one that does not share "a"'s).
+        let other = ["b", "c", "d", "e", "f", "g", "h", "i", "j"]
+            .into_iter()
+            .find(|k| lanes.lane(k) != lanes.lane("a"))
+            .unwrap();
+        assert_eq!(lanes.lane("a"), lanes.lane("a"));
+        lanes.send(lanes.lane("a"), ("a", 1, true)).await.unwrap();
+        lanes.send(lanes.lane("a"), ("a", 2, false)).await.unwrap();
+        lanes
+            .send(lanes.lane(other), (other, 1, false))
+            .await
+            .unwrap();
+        lanes.finish().await;
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen, vec![(other, 1), ("a", 1), ("a", 2)]);
+    }
+}
