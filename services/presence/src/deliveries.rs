@@ -7,7 +7,11 @@
 //! a restart loses none; the authorisation is checked again when one goes, and a revoked
 //! watcher's rows are dropped at once ([`drop_pending`]).
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use parlay_kit::db::begin_write;
@@ -172,12 +176,107 @@ pub async fn presence_changed<C: ConnectionTrait>(
         .into_iter()
         .map(|m| (m.owner, m.list_id))
         .collect();
-    for sub in list_subscriptions(db, active, None, now).await? {
-        if holding.contains(&(sub.user_id.clone(), sub.list_id.clone())) {
-            schedule(db, core, &sub.id, presentity, now).await?;
-        }
+    let subs: Vec<String> = list_subscriptions(db, active, None, now)
+        .await?
+        .into_iter()
+        .filter(|sub| holding.contains(&(sub.user_id.clone(), sub.list_id.clone())))
+        .map(|sub| sub.id)
+        .collect();
+    // Bounded statements (bind parameters) however many watchers.
+    for chunk in subs.chunks(SCHEDULE_CHUNK) {
+        schedule_many(db, core, chunk.to_vec(), presentity, now).await?;
     }
     Ok(())
+}
+
+/// Subscriptions scheduled by one [`schedule_many`].
+const SCHEDULE_CHUNK: usize = 2000;
+
+/// [`schedule`] for many subscriptions of one presentity, in a few statements whatever
+/// their number (a presentity with a thousand watchers changes in one transaction of a
+/// handful of statements, not thousands).
+///
+/// Concurrency, as in [`schedule`]: existing rows are read under a row lock (PostgreSQL),
+/// in subscription order; missing ones are created due at once. A row a concurrent change
+/// created in between (the insert then does nothing for it) is read again under the lock.
+pub async fn schedule_many<C: ConnectionTrait>(
+    db: &C,
+    core: &Core,
+    mut subs: Vec<String>,
+    presentity: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    subs.sort();
+    subs.dedup();
+    if subs.is_empty() {
+        return Ok(());
+    }
+    let mut existing = locked_rows(db, &subs, presentity).await?;
+    let known: HashSet<&str> = existing
+        .iter()
+        .map(|r| r.subscription_id.as_str())
+        .collect();
+    let missing: Vec<String> = subs
+        .iter()
+        .filter(|s| !known.contains(s.as_str()))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        let inserted =
+            delivery::Entity::insert_many(missing.iter().map(|sub| delivery::ActiveModel {
+                subscription_id: Set(sub.clone()),
+                presentity: Set(presentity.to_string()),
+                last_sent_at: Set(None),
+                due_at: Set(Some(now)),
+            }))
+            .on_conflict(
+                OnConflict::columns([
+                    delivery::Column::SubscriptionId,
+                    delivery::Column::Presentity,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        if (inserted as usize) < missing.len() {
+            // Some were created by a concurrent change meanwhile: read every one of them
+            // under the lock (the rows this insert created are due already).
+            existing = locked_rows(db, &subs, presentity).await?;
+        }
+    }
+    // Rows sent at the same time fall due at the same time: one UPDATE per due time.
+    let mut by_due: HashMap<DateTime<Utc>, Vec<String>> = HashMap::new();
+    for row in existing.into_iter().filter(|r| r.due_at.is_none()) {
+        let due = domain::due_at(now, row.last_sent_at, core.interval());
+        by_due.entry(due).or_default().push(row.subscription_id);
+    }
+    for (due, subs) in by_due {
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::DueAt, Expr::value(Some(due)))
+            .filter(delivery::Column::Presentity.eq(presentity))
+            .filter(delivery::Column::SubscriptionId.is_in(subs))
+            .filter(delivery::Column::DueAt.is_null())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The delivery rows of `presentity` for `subs`, locked (PostgreSQL) in subscription order.
+async fn locked_rows<C: ConnectionTrait>(
+    db: &C,
+    subs: &[String],
+    presentity: &str,
+) -> Result<Vec<delivery::Model>> {
+    let mut select = delivery::Entity::find()
+        .filter(delivery::Column::Presentity.eq(presentity))
+        .filter(delivery::Column::SubscriptionId.is_in(subs.iter().cloned()))
+        .order_by_asc(delivery::Column::SubscriptionId);
+    if db.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    Ok(select.all(db).await?)
 }
 
 /// Due rows sent in one transaction.
@@ -232,6 +331,38 @@ async fn flush(core: &Core) -> Result<Option<DateTime<Utc>>> {
     Ok(next)
 }
 
+/// The (watcher, list) pairs of `users` that may be told about `presentity` now: the
+/// watcher is active (authorised) and the list still holds the presentity.
+async fn allowed_watchers<C: ConnectionTrait>(
+    db: &C,
+    presentity: &str,
+    mut users: Vec<String>,
+) -> Result<HashSet<(String, String)>> {
+    users.sort();
+    users.dedup();
+    let active: HashSet<String> = watcher::Entity::find()
+        .filter(watcher::Column::Presentity.eq(presentity))
+        .filter(watcher::Column::Watcher.is_in(users.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|w| domain::may_see(domain::State::parse(&w.state)))
+        .map(|w| w.watcher)
+        .collect();
+    if active.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(member::Entity::find()
+        .filter(member::Column::Member.eq(presentity))
+        .filter(member::Column::Owner.is_in(active))
+        .filter(member::Column::Present.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.owner, m.list_id))
+        .collect())
+}
+
 /// Sends a batch of due rows in one transaction; true when the batch was full (more may
 /// be due).
 ///
@@ -252,52 +383,64 @@ async fn send(core: &Core, now: DateTime<Utc>) -> Result<bool> {
     }
     let due = select.all(&txn).await?;
     let full = due.len() as u64 == BATCH;
-    let mut subs: HashMap<String, Option<subscription::Model>> = HashMap::new();
-    let mut contacts = HashMap::new();
-    let mut fanned_out = 0u64;
+    // The rows are this transaction's: locked on PostgreSQL, and on SQLite nobody else
+    // writes until it commits. So they are claimed as read, a few statements for the
+    // whole batch: per presentity, one claim and one look at its watchers and lists.
+    let mut by_presentity: HashMap<String, Vec<String>> = HashMap::new();
     for row in due {
-        // Locked by this transaction on PostgreSQL; elsewhere (SQLite serialises
-        // writers) claimed only if still due as read.
-        let claimed = delivery::Entity::update_many()
+        by_presentity
+            .entry(row.presentity)
+            .or_default()
+            .push(row.subscription_id);
+    }
+    let all_subs: Vec<String> = by_presentity.values().flatten().cloned().collect();
+    let subs: HashMap<String, subscription::Model> = if all_subs.is_empty() {
+        HashMap::new()
+    } else {
+        subscription::Entity::find()
+            .filter(subscription::Column::Id.is_in(all_subs))
+            .filter(subscription::Column::ExpiresAt.gt(now))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect()
+    };
+    let mut jobs = Vec::new();
+    for (presentity, sub_ids) in by_presentity {
+        delivery::Entity::update_many()
             .col_expr(
                 delivery::Column::DueAt,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .col_expr(delivery::Column::LastSentAt, Expr::value(Some(now)))
-            .filter(delivery::Column::SubscriptionId.eq(&row.subscription_id))
-            .filter(delivery::Column::Presentity.eq(&row.presentity))
-            .filter(delivery::Column::DueAt.eq(row.due_at))
+            .filter(delivery::Column::Presentity.eq(&presentity))
+            .filter(delivery::Column::SubscriptionId.is_in(sub_ids.iter().cloned()))
             .exec(&txn)
             .await?;
-        if claimed.rows_affected != 1 {
+        let live: Vec<&subscription::Model> =
+            sub_ids.iter().filter_map(|id| subs.get(id)).collect();
+        if live.is_empty() {
             continue;
         }
-        if !subs.contains_key(&row.subscription_id) {
-            let found = subscription::Entity::find_by_id(row.subscription_id.clone())
-                .filter(subscription::Column::ExpiresAt.gt(now))
-                .one(&txn)
-                .await?;
-            subs.insert(row.subscription_id.clone(), found);
-        }
-        let Some(Some(sub)) = subs.get(&row.subscription_id) else {
-            continue;
-        };
-        let allowed =
-            domain::may_see(relations::state_of(&txn, &sub.user_id, &row.presentity).await?)
-                && relations::in_list(&txn, &sub.user_id, &sub.list_id, &row.presentity).await?;
-        if !allowed {
+        let users: Vec<String> = live.iter().map(|s| s.user_id.clone()).collect();
+        let allowed = allowed_watchers(&txn, &presentity, users).await?;
+        let live: Vec<&subscription::Model> = live
+            .into_iter()
+            .filter(|s| allowed.contains(&(s.user_id.clone(), s.list_id.clone())))
+            .collect();
+        if live.is_empty() {
             continue;
         }
-        if !contacts.contains_key(&row.presentity) {
-            let c = notifications::contact(&txn, &row.presentity).await?;
-            contacts.insert(row.presentity.clone(), c);
-        }
-        let contact = &contacts[&row.presentity];
-        if let Some(job) = notifications::presence_job(core, sub, contact, now) {
-            parlay_kit::outbox::enqueue(&txn, &sub.id, vec![job]).await?;
-            fanned_out += 1;
+        let contact = notifications::contact(&txn, &presentity).await?;
+        for sub in live {
+            if let Some(job) = notifications::presence_job(core, sub, &contact, now) {
+                jobs.push((sub.id.clone(), vec![job]));
+            }
         }
     }
+    let fanned_out = jobs.len() as u64;
+    parlay_kit::outbox::enqueue_many(&txn, jobs).await?;
     txn.commit().await?;
     // Presence fan-out: the notifications a batch of due deliveries produced.
     metrics::counter!("parlay_presence_notifications_total", "kind" => "presenceList")
