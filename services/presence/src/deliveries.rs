@@ -47,45 +47,7 @@ pub async fn schedule<C: ConnectionTrait>(
     presentity: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let inserted = delivery::Entity::insert(delivery::ActiveModel {
-        subscription_id: Set(sub.to_string()),
-        presentity: Set(presentity.to_string()),
-        last_sent_at: Set(None),
-        due_at: Set(Some(now)),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            delivery::Column::SubscriptionId,
-            delivery::Column::Presentity,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    if inserted == 1 {
-        return Ok(());
-    }
-    let mut select = delivery::Entity::find_by_id((sub.to_string(), presentity.to_string()));
-    if db.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_exclusive();
-    }
-    match select.one(db).await? {
-        None => {}
-        Some(row) if row.due_at.is_some() => {}
-        Some(row) => {
-            let due = domain::due_at(now, row.last_sent_at, core.interval());
-            delivery::Entity::update(delivery::ActiveModel {
-                subscription_id: Set(row.subscription_id),
-                presentity: Set(row.presentity),
-                last_sent_at: Set(row.last_sent_at),
-                due_at: Set(Some(due)),
-            })
-            .exec(db)
-            .await?;
-        }
-    }
-    Ok(())
+    schedule_many(db, core, vec![sub.to_string()], presentity, now).await
 }
 
 /// `watcher`'s live presence-list subscriptions (on `only_list` when given).
