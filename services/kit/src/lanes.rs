@@ -9,7 +9,18 @@ use std::{
     hash::{DefaultHasher, Hash, Hasher},
 };
 
+use futures::{StreamExt, stream::BoxStream};
 use tokio::{sync::mpsc, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::Delivery;
+
+/// A lane key for [`Lanes::feed`]: equal for equal `key`s.
+pub fn key(key: impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
 
 /// A fixed set of lanes, each a task handling its items in turn.
 pub struct Lanes<T> {
@@ -42,9 +53,7 @@ impl<T: Send + 'static> Lanes<T> {
 
     /// The lane of `key` (the same for equal keys).
     pub fn lane(&self, key: impl Hash) -> usize {
-        let mut h = DefaultHasher::new();
-        key.hash(&mut h);
-        (h.finish() % self.lanes.len() as u64) as usize
+        (self::key(key) % self.lanes.len() as u64) as usize
     }
 
     /// Hands `item` to `lane` (from [`Lanes::lane`]), waiting while that lane is full (so a
@@ -54,6 +63,31 @@ impl<T: Send + 'static> Lanes<T> {
             .send(item)
             .await
             .map_err(|e| e.0)
+    }
+
+    /// Feeds a bus consumer's deliveries to the lanes until `shutdown` or the end of the
+    /// stream, then lets every lane finish what it was handed. `prepare` makes a delivery
+    /// into its item and the item's lane key (see [`key`]).
+    pub async fn feed(
+        self,
+        mut deliveries: BoxStream<'static, Delivery>,
+        shutdown: &CancellationToken,
+        mut prepare: impl FnMut(Delivery) -> (u64, T),
+    ) {
+        loop {
+            let delivery = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                next = deliveries.next() => match next {
+                    Some(d) => d,
+                    None => break,
+                },
+            };
+            let (key, item) = prepare(delivery);
+            if self.send(self.lane(key), item).await.is_err() {
+                break;
+            }
+        }
+        self.finish().await;
     }
 
     /// Stops taking items and waits until every lane has handled what it was given.

@@ -12,10 +12,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures::{StreamExt, stream::BoxStream};
+use futures::stream::BoxStream;
 use parlay_kit::{
     bus::{ConsumerSpec, Delivery},
-    lanes::Lanes,
+    lanes::{self, Lanes},
     telemetry,
 };
 use parlay_proto::net::v1::{DeliveryReceipt, InboundMessageEvent};
@@ -85,7 +85,7 @@ impl Event {
 /// consumer stops taking events and each lane finishes what it was handed.
 pub async fn run(
     core: Arc<Core>,
-    mut deliveries: BoxStream<'static, Delivery>,
+    deliveries: BoxStream<'static, Delivery>,
     shutdown: CancellationToken,
 ) {
     let lanes = {
@@ -103,23 +103,15 @@ pub async fn run(
             },
         )
     };
-    loop {
-        let delivery = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            next = deliveries.next() => match next {
-                Some(d) => d,
-                None => break,
-            },
-        };
-        let span = tracing::info_span!("messaging.net_event", subject = %delivery.envelope.subject);
-        telemetry::set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
-        let event = Event::decode(&delivery);
-        let lane = lanes.lane(event.lane_key());
-        if lanes.send(lane, (delivery, event, span)).await.is_err() {
-            break;
-        }
-    }
-    lanes.finish().await;
+    lanes
+        .feed(deliveries, &shutdown, |delivery| {
+            let span =
+                tracing::info_span!("messaging.net_event", subject = %delivery.envelope.subject);
+            telemetry::set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
+            let event = Event::decode(&delivery);
+            (lanes::key(event.lane_key()), (delivery, event, span))
+        })
+        .await;
 }
 
 async fn handle(core: &Core, delivery: Delivery, event: Event, shutdown: &CancellationToken) {
