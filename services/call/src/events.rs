@@ -9,7 +9,7 @@ use futures::stream::BoxStream;
 use parlay_kit::ids::new_id;
 use parlay_kit::{
     bus::{ConsumerSpec, Delivery},
-    lanes::{self, Lanes},
+    lanes::{self, Lanes, settle},
     telemetry, wire,
 };
 use parlay_proto::net::v1::{CallAttempt, CallLegEvent, LegOutcome, MediaEvent};
@@ -178,38 +178,6 @@ async fn apply_leg(
     .await?;
     Ok(())
 }
-
-/// Runs `apply` until it succeeds, then acknowledges. A failure is retried here, before
-/// the next event: handing it back to the bus would let later events of the same leg
-/// overtake it. Past IN_PLACE (below the bus's ack_wait) it goes back to the bus after all.
-async fn settle<F, Fut>(delivery: Delivery, shutdown: &CancellationToken, apply: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<(), CoreError>>,
-{
-    let started = tokio::time::Instant::now();
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        match apply().await {
-            Ok(()) => return delivery.ack().await,
-            Err(e) if started.elapsed() + backoff < IN_PLACE && !shutdown.is_cancelled() => {
-                tracing::warn!(error = %e, subject = %delivery.envelope.subject, "network event not applied; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, subject = %delivery.envelope.subject, "network event not applied; back to the bus");
-                return delivery.retry(Duration::from_millis(500)).await;
-            }
-        }
-    }
-}
-
-/// How long an event is retried in place before it is handed back to the bus.
-const IN_PLACE: Duration = Duration::from_secs(20);
 
 fn outcome(o: LegOutcome) -> Option<Outcome> {
     Some(match o {

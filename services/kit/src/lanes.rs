@@ -98,6 +98,42 @@ impl<T: Send + 'static> Lanes<T> {
     }
 }
 
+/// How long a lane retries an event in place before handing it back to the bus (below the
+/// consumers' `ack_wait`).
+pub const IN_PLACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs `apply` until it succeeds, then acknowledges. A failure is retried here, in the
+/// lane, before its next event: handing it back to the bus at once would let later events
+/// of the same key overtake it. Past [`IN_PLACE`] (or at shutdown) it goes back to the bus
+/// after all.
+pub async fn settle<F, Fut, E>(delivery: Delivery, shutdown: &CancellationToken, apply: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    use std::time::Duration;
+    let started = tokio::time::Instant::now();
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match apply().await {
+            Ok(()) => return delivery.ack().await,
+            Err(e) if started.elapsed() + backoff < IN_PLACE && !shutdown.is_cancelled() => {
+                tracing::warn!(error = %e, subject = %delivery.envelope.subject, "network event not applied; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, subject = %delivery.envelope.subject, "network event not applied; back to the bus");
+                return delivery.retry(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::{

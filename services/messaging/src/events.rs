@@ -15,7 +15,7 @@ use std::{sync::Arc, time::Duration};
 use futures::stream::BoxStream;
 use parlay_kit::{
     bus::{ConsumerSpec, Delivery},
-    lanes::{self, Lanes},
+    lanes::{self, Lanes, settle},
     telemetry,
 };
 use parlay_proto::net::v1::{DeliveryReceipt, InboundMessageEvent};
@@ -23,7 +23,7 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::{core::Core, error::Error, inbound, receipts};
+use crate::{core::Core, inbound, receipts};
 
 /// Delivery receipts from the network.
 pub const SUBJECT_RECEIPT: &str = "net.evt.msg.receipt";
@@ -44,9 +44,6 @@ const LANES: usize = 16;
 
 /// Events waiting in one lane before the consumer stops taking more from the bus.
 const LANE_DEPTH: usize = 8;
-
-/// How long an event is retried in place before it goes back to the bus (below ack_wait).
-const IN_PLACE: Duration = Duration::from_secs(20);
 
 /// A network event, decoded.
 enum Event {
@@ -131,34 +128,6 @@ async fn handle(core: &Core, delivery: Delivery, event: Event, shutdown: &Cancel
         Event::Other(what) => {
             tracing::warn!(subject = %delivery.envelope.subject, "{what} dropped");
             delivery.ack().await
-        }
-    }
-}
-
-/// Runs `apply` until it succeeds, then acknowledges; past [`IN_PLACE`] (or at shutdown)
-/// the event goes back to the bus.
-async fn settle<F, Fut>(delivery: Delivery, shutdown: &CancellationToken, apply: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<(), Error>>,
-{
-    let started = tokio::time::Instant::now();
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        match apply().await {
-            Ok(()) => return delivery.ack().await,
-            Err(e) if started.elapsed() + backoff < IN_PLACE && !shutdown.is_cancelled() => {
-                tracing::warn!(error = %e, subject = %delivery.envelope.subject, "network event not applied; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, subject = %delivery.envelope.subject, "network event not applied; back to the bus");
-                return delivery.retry(Duration::from_millis(500)).await;
-            }
         }
     }
 }
