@@ -2,12 +2,24 @@
 //! (413, without buffering more than the limit), then the JSON itself with
 //! `parlay_model::from_json` (400 SVC0002 naming the culprit field).
 
+use std::{
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+};
+
 use axum::{
-    body::Body,
+    body::{Body, Bytes},
     extract::{FromRequest, Request},
-    http::{HeaderMap, header},
+    http::{HeaderMap, HeaderValue, header},
+    middleware::Next,
+    response::Response,
 };
 use futures::StreamExt;
+use http_body::{Frame, SizeHint};
 use serde::de::DeserializeOwned;
 
 use crate::{error::ApiError, state::AppState};
@@ -67,6 +79,64 @@ pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, Ap
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// Middleware: a response sent before the request's body was read to its end (413, 415, 401,
+/// 408, …) says `Connection: close`.
+///
+/// The server cannot reuse such a connection: the unread rest of the body is still on it, so
+/// hyper closes it after the response. Without the header a client returns the connection to
+/// its pool and may send its next request on it just as it closes, and that request fails
+/// with no answer (RFC 9112 §9.6).
+pub(crate) async fn close_if_unread(request: Request, next: Next) -> Response {
+    use http_body::Body as _;
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let read = Arc::new(AtomicBool::new(false));
+    let request = request.map(|inner| {
+        Body::new(Watched {
+            inner,
+            read: read.clone(),
+        })
+    });
+    let mut response = next.run(request).await;
+    if !read.load(Ordering::Acquire) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// A request body that notes when it has been read to its end.
+struct Watched {
+    inner: Body,
+    read: Arc<AtomicBool>,
+}
+
+impl http_body::Body for Watched {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 #[cfg(test)]

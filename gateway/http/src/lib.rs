@@ -7,7 +7,8 @@
 //! state; its only store is the applications and their hashed keys.
 //!
 //! Every request passes, outermost first: tracing and metrics (`observe`), the whole-request
-//! timeout (408, see [`router`]), authentication (`auth`), routing (405 with `Allow`, 404 for
+//! timeout (408, see [`router`]; this and every other answer given before the request's body
+//! was read says `Connection: close`), authentication (`auth`), routing (405 with `Allow`, 404 for
 //! unknown paths), the body checks (415, 413, 400), validation, then the service call (errors
 //! mapped by one table in `error`).
 
@@ -74,6 +75,7 @@ fn router_with(
             timeout,
         ))
         .layer(map_response(error::render_timeout))
+        .layer(from_fn(body::close_if_unread))
         .layer(from_fn(observe::trace_and_measure))
         .with_state(state)
 }

@@ -1,4 +1,4 @@
-//! The router as a whole: the whole-request timeout.
+//! The router as a whole: the whole-request timeout, `Connection: close` after an unread body.
 
 use std::{convert::Infallible, time::Duration};
 
@@ -65,6 +65,37 @@ async fn a_trickled_body_gets_408_with_a_request_error() {
     let e = &body["requestError"]["serviceException"];
     assert_eq!(e["messageId"], "SVC0001", "{body}");
     assert_eq!(e["variables"], json!(["request timeout"]));
+    assert_eq!(
+        headers[header::CONNECTION],
+        "close",
+        "the body is still unread"
+    );
+}
+
+/// A POST of `body` as `content_type` to the call sessions, answered without a service.
+async fn post_body(content_type: &str, body: &'static str) -> (StatusCode, header::HeaderMap) {
+    let t = TempDb::new().await;
+    let (router, key) = timed_router(&t).await;
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/1/thirdpartycall/callSessions")
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let (status, headers, _) = send(&router, request).await;
+    (status, headers)
+}
+
+#[tokio::test]
+async fn an_answer_before_the_body_was_read_closes_the_connection() {
+    let (status, headers) = post_body("text/plain", "not json").await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(headers[header::CONNECTION], "close");
+    // Read to its end: the connection can carry the next request.
+    let (status, headers) = post_body("application/json", r#"{"nothing": 1}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(headers.get(header::CONNECTION).is_none(), "{headers:?}");
 }
 
 #[tokio::test]
@@ -84,4 +115,5 @@ async fn requests_answered_in_time_are_untouched() {
         body["requestError"]["serviceException"]["variables"],
         json!(["resource"])
     );
+    assert!(headers.get(header::CONNECTION).is_none(), "no body to read");
 }
