@@ -1,6 +1,8 @@
 //! Consumer idempotency: a consumer records each event id it processed in the same
 //! transaction as the state change; a redelivered event is then recognised and skipped.
 
+use std::collections::HashSet;
+
 use sea_orm::{
     ConnectionTrait, DbErr,
     sea_query::{Expr, ExprTrait, OnConflict, Query},
@@ -12,18 +14,46 @@ pub async fn first_time<C: ConnectionTrait>(
     consumer: &str,
     event_id: &str,
 ) -> Result<bool, DbErr> {
-    let insert = Query::insert()
+    Ok(first_times(txn, consumer, &[event_id]).await?[0])
+}
+
+/// [`first_time`] for several events in one statement (a batch of them, see
+/// [`crate::batch`]): one answer per id, in their order. An id given twice is new at most
+/// the first time.
+pub async fn first_times<C: ConnectionTrait>(
+    txn: &C,
+    consumer: &str,
+    event_ids: &[&str],
+) -> Result<Vec<bool>, DbErr> {
+    let mut distinct: Vec<&str> = event_ids.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = chrono::Utc::now();
+    let mut insert = Query::insert();
+    insert
         .into_table("inbox")
-        .columns(["consumer", "event_id", "processed_at"])
-        .values_panic([consumer.into(), event_id.into(), chrono::Utc::now().into()])
+        .columns(["consumer", "event_id", "processed_at"]);
+    for id in &distinct {
+        insert.values_panic([consumer.into(), (*id).into(), now.into()]);
+    }
+    insert
         .on_conflict(
             OnConflict::columns(["consumer", "event_id"])
                 .do_nothing()
                 .to_owned(),
         )
-        .to_owned();
-    let result = txn.execute(&insert).await?;
-    Ok(result.rows_affected() == 1)
+        .returning_col("event_id");
+    let mut new: HashSet<String> = txn
+        .query_all(&insert)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "event_id"))
+        .collect::<Result<_, _>>()?;
+    // Taken out as it is answered: a repeat of an id in this call is not new.
+    Ok(event_ids.iter().map(|id| new.remove(*id)).collect())
 }
 
 /// How long processed event ids are remembered: longer than any redelivery can take
@@ -65,5 +95,13 @@ mod tests {
         let future = chrono::Utc::now() + chrono::TimeDelta::seconds(1);
         assert_eq!(prune_before(&db, future).await.unwrap(), 2);
         assert!(first_time(&db, "call", "ev1").await.unwrap());
+        assert_eq!(
+            first_times(&db, "call", &["ev1", "ev2", "ev2", "ev3"])
+                .await
+                .unwrap(),
+            [false, true, false, true],
+            "seen before, new, repeated in the batch, new"
+        );
+        assert!(first_times(&db, "call", &[]).await.unwrap().is_empty());
     }
 }

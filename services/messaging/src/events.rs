@@ -23,7 +23,11 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::{core::Core, inbound, receipts};
+use crate::{
+    core::Core,
+    inbound,
+    receipts::{self, Receipts},
+};
 
 /// Delivery receipts from the network.
 pub const SUBJECT_RECEIPT: &str = "net.evt.msg.receipt";
@@ -87,13 +91,14 @@ pub async fn run(
 ) {
     let lanes = {
         let (core, shutdown) = (core.clone(), shutdown.clone());
+        let receipts = receipts::start(core.clone());
         Lanes::start(
             LANES,
             LANE_DEPTH,
             move |(delivery, event, span): (Delivery, Event, tracing::Span)| {
-                let (core, shutdown) = (core.clone(), shutdown.clone());
+                let (core, receipts, shutdown) = (core.clone(), receipts.clone(), shutdown.clone());
                 async move {
-                    handle(&core, delivery, event, &shutdown)
+                    handle(&core, &receipts, delivery, event, &shutdown)
                         .instrument(span)
                         .await
                 }
@@ -111,11 +116,21 @@ pub async fn run(
         .await;
 }
 
-async fn handle(core: &Core, delivery: Delivery, event: Event, shutdown: &CancellationToken) {
+async fn handle(
+    core: &Core,
+    receipts: &Receipts,
+    delivery: Delivery,
+    event: Event,
+    shutdown: &CancellationToken,
+) {
     match event {
         Event::Receipt(receipt) => {
+            // Applied with the receipts of the other lanes waiting at the same time.
             settle(delivery, shutdown, || async {
-                receipts::apply(core, &receipt).await.map(drop)
+                match receipts.submit(receipt.clone()).await {
+                    Ok(applied) => applied.map(drop).map_err(|e| e.to_string()),
+                    Err(stopped) => Err(stopped.to_string()),
+                }
             })
             .await
         }
