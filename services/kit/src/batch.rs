@@ -5,7 +5,7 @@
 //! pays the transaction's fixed cost once. Batches form only under load: an item that
 //! arrives alone is written alone, at once.
 
-use std::future::Future;
+use std::{future::Future, ops::Range};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -62,6 +62,29 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     }
 }
 
+/// Writes `count` items together with `write` (given the range of them to write, all of
+/// them first: one transaction, one result per item); when that fails and there were
+/// several, writes each alone, so that one item that cannot be written holds back no other
+/// and each gets its own answer. For a [`Batcher`]'s writing task.
+pub async fn together_or_alone<R, E, F, Fut>(count: usize, write: F) -> Vec<Result<R, E>>
+where
+    F: Fn(Range<usize>) -> Fut,
+    Fut: Future<Output = Result<Vec<R>, E>>,
+{
+    match write(0..count).await {
+        Ok(results) => results.into_iter().map(Ok).collect(),
+        Err(e) if count <= 1 => vec![Err(e)],
+        Err(_) => {
+            let mut results = Vec::with_capacity(count);
+            for i in 0..count {
+                let alone = write(i..i + 1).await;
+                results.push(alone.map(|r| r.into_iter().next().expect("one result per item")));
+            }
+            results
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
@@ -90,5 +113,39 @@ mod tests {
         assert_eq!(sizes.iter().sum::<usize>(), 10);
         assert!(sizes.iter().all(|n| *n <= 4), "{sizes:?}");
         assert!(sizes.len() < 10, "nothing was batched: {sizes:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_is_written_again_item_by_item() {
+        let calls = Mutex::new(Vec::new());
+        let all = [1, 2, 3, 4];
+        // Fails any batch holding 3.
+        let write = |range: Range<usize>| {
+            let items = all[range].to_vec();
+            calls.lock().unwrap().push(items.clone());
+            async move {
+                if items.contains(&3) {
+                    Err("3 cannot be written")
+                } else {
+                    Ok(items.iter().map(|i| i * 10).collect::<Vec<_>>())
+                }
+            }
+        };
+        assert_eq!(together_or_alone(2, write).await, [Ok(10), Ok(20)]);
+        assert_eq!(
+            together_or_alone(4, write).await,
+            [Ok(10), Ok(20), Err("3 cannot be written"), Ok(40)]
+        );
+        assert_eq!(
+            calls.lock().unwrap().clone(),
+            [
+                vec![1, 2],
+                vec![1, 2, 3, 4],
+                vec![1],
+                vec![2],
+                vec![3],
+                vec![4]
+            ]
+        );
     }
 }

@@ -5,7 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use parlay_kit::{
-    batch::Batcher, config::MessagingConfig, db::begin_write, ids::new_id, outbox, wire,
+    batch::{Batcher, together_or_alone},
+    config::MessagingConfig,
+    db::begin_write,
+    ids::new_id,
+    outbox, wire,
 };
 use parlay_model::messaging::DeliveryStatus;
 use parlay_proto::{
@@ -361,18 +365,13 @@ pub fn sends(db: DatabaseConnection, waker: outbox::Waker) -> Sends {
     Batcher::start(SEND_BATCH, move |items: Vec<NewRequest>| {
         let (db, waker) = (db.clone(), waker.clone());
         async move {
-            let results = if items.len() > 1 && insert(&db, &items).await.is_ok() {
-                items.iter().map(|_| Ok(())).collect()
-            } else {
-                // Alone, or the batch failed: one request's clientCorrelator raced another
-                // send fails the whole batch, so each is stored on its own and gets its own
-                // answer.
-                let mut results = Vec::with_capacity(items.len());
-                for item in &items {
-                    results.push(insert(&db, std::slice::from_ref(item)).await);
-                }
-                results
-            };
+            // One request's clientCorrelator that raced another send fails the whole
+            // batch: each is then stored on its own and gets its own answer.
+            let results = together_or_alone(items.len(), |some| async {
+                let count = some.len();
+                insert(&db, &items[some]).await.map(|()| vec![(); count])
+            })
+            .await;
             waker.wake();
             results
         }

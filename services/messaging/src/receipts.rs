@@ -11,7 +11,12 @@
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::Utc;
-use parlay_kit::{batch::Batcher, bus::Envelope, db::begin_write, inbox, outbox};
+use parlay_kit::{
+    batch::{Batcher, together_or_alone},
+    bus::Envelope,
+    db::begin_write,
+    inbox, outbox,
+};
 use parlay_model::messaging::DeliveryStatus;
 use parlay_proto::net::v1::DeliveryReceipt;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
@@ -49,20 +54,8 @@ pub fn start(core: Arc<Core>) -> Receipts {
     Batcher::start(BATCH, move |receipts: Vec<DeliveryReceipt>| {
         let core = core.clone();
         async move {
-            let results = match apply_all(&core, &receipts).await {
-                Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-                Err(e) if receipts.len() == 1 => vec![Err(e)],
-                // A batch that failed is applied again one receipt at a time, so that one
-                // that cannot be applied holds back no other.
-                Err(_) => {
-                    let mut results = Vec::with_capacity(receipts.len());
-                    for receipt in &receipts {
-                        let one = apply_all(&core, std::slice::from_ref(receipt)).await;
-                        results.push(one.map(|outcomes| outcomes[0]));
-                    }
-                    results
-                }
-            };
+            let results =
+                together_or_alone(receipts.len(), |some| apply_all(&core, &receipts[some])).await;
             for (receipt, result) in receipts.iter().zip(&results) {
                 if let (Ok(outcome), Some(status)) = (result, convert::from_state(receipt.state()))
                 {
