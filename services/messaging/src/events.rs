@@ -9,11 +9,16 @@
 //! rule would then drop the earlier one unseen. Receipts that do arrive out of order (from
 //! the network, or across replicas) are still harmless: the rule keeps the status from
 //! going back. Inbound messages are independent and spread over the lanes by event id.
+//!
+//! A lane hands its event to a batch writer ([`receipts::Receipts`],
+//! [`inbound::Receiver`]) and waits for it: the events of all lanes waiting at the same
+//! time are applied in one transaction, each still acknowledged only after it committed.
 
 use std::{sync::Arc, time::Duration};
 
 use futures::stream::BoxStream;
 use parlay_kit::{
+    batch::Batcher,
     bus::{ConsumerSpec, Delivery},
     lanes::{self, Lanes, settle},
     telemetry,
@@ -23,11 +28,7 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::{
-    core::Core,
-    inbound,
-    receipts::{self, Receipts},
-};
+use crate::{core::Core, inbound, receipts};
 
 /// Delivery receipts from the network.
 pub const SUBJECT_RECEIPT: &str = "net.evt.msg.receipt";
@@ -91,14 +92,17 @@ pub async fn run(
 ) {
     let lanes = {
         let (core, shutdown) = (core.clone(), shutdown.clone());
-        let receipts = receipts::start(core.clone());
+        let writers = Writers {
+            receipts: receipts::start(core.clone()),
+            inbound: inbound::start(core),
+        };
         Lanes::start(
             LANES,
             LANE_DEPTH,
             move |(delivery, event, span): (Delivery, Event, tracing::Span)| {
-                let (core, receipts, shutdown) = (core.clone(), receipts.clone(), shutdown.clone());
+                let (writers, shutdown) = (writers.clone(), shutdown.clone());
                 async move {
-                    handle(&core, &receipts, delivery, event, &shutdown)
+                    handle(&writers, delivery, event, &shutdown)
                         .instrument(span)
                         .await
                 }
@@ -116,27 +120,36 @@ pub async fn run(
         .await;
 }
 
-async fn handle(
-    core: &Core,
-    receipts: &Receipts,
-    delivery: Delivery,
-    event: Event,
-    shutdown: &CancellationToken,
-) {
+/// The batch writers the lanes hand their events to: the events of every lane waiting at
+/// the same time are applied in one transaction.
+#[derive(Clone)]
+struct Writers {
+    receipts: receipts::Receipts,
+    inbound: inbound::Receiver,
+}
+
+/// Hands `item` to `writer` and waits until it is applied (or failed).
+async fn submit<T: Send + 'static, R: Send + 'static>(
+    writer: &Batcher<T, crate::error::Result<R>>,
+    item: T,
+) -> Result<(), String> {
+    match writer.submit(item).await {
+        Ok(applied) => applied.map(drop).map_err(|e| e.to_string()),
+        Err(stopped) => Err(stopped.to_string()),
+    }
+}
+
+async fn handle(writers: &Writers, delivery: Delivery, event: Event, shutdown: &CancellationToken) {
     match event {
         Event::Receipt(receipt) => {
-            // Applied with the receipts of the other lanes waiting at the same time.
-            settle(delivery, shutdown, || async {
-                match receipts.submit(receipt.clone()).await {
-                    Ok(applied) => applied.map(drop).map_err(|e| e.to_string()),
-                    Err(stopped) => Err(stopped.to_string()),
-                }
+            settle(delivery, shutdown, || {
+                submit(&writers.receipts, receipt.clone())
             })
             .await
         }
         Event::Inbound(message) => {
-            settle(delivery, shutdown, || async {
-                inbound::receive(core, &message).await.map(drop)
+            settle(delivery, shutdown, || {
+                submit(&writers.inbound, message.clone())
             })
             .await
         }

@@ -2,8 +2,17 @@
 //! registration (the destination address as received), attachments as files, and notified
 //! to every matching inbound subscription, at most once per event id.
 
-use chrono::Utc;
-use parlay_kit::{db::begin_write, inbox, outbox};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use chrono::{DateTime, Utc};
+use parlay_kit::{
+    batch::{Batcher, together_or_alone},
+    db::begin_write,
+    inbox, outbox,
+};
 use parlay_proto::net::v1::{InboundMessageEvent, MessagePart, inbound_message_event::Kind};
 use sea_orm::{
     ConnectionTrait, EntityTrait, IntoActiveModel,
@@ -14,7 +23,8 @@ use sha2::{Digest, Sha256};
 use crate::{
     convert,
     core::{CONSUMER, Core},
-    entities::{attachment, message},
+    domain,
+    entities::{attachment, message, subscription},
     error::Result,
     files::Files,
     notifications, subscriptions,
@@ -45,22 +55,54 @@ pub fn matched_text<'a>(text: Option<&'a str>, subject: Option<&'a str>) -> Opti
     text.filter(|t| !t.trim().is_empty()).or(subject)
 }
 
-/// Has this service processed `event_id` already? (A read before writing files: a
-/// redelivery of a message since deleted must not bring its files back.)
-async fn seen<C: ConnectionTrait>(db: &C, event_id: &str) -> Result<bool> {
+/// The event ids of `event_ids` this service processed already. (A read before writing
+/// files: a redelivery of a message since deleted must not bring its files back.)
+async fn seen<C: ConnectionTrait>(db: &C, event_ids: &[&str]) -> Result<HashSet<String>> {
     let query = Query::select()
         .column("event_id")
         .from("inbox")
         .and_where(Expr::col("consumer").eq(CONSUMER))
-        .and_where(Expr::col("event_id").eq(event_id))
+        .and_where(Expr::col("event_id").is_in(event_ids.iter().copied()))
         .to_owned();
-    Ok(db.query_one(&query).await?.is_some())
+    Ok(db
+        .query_all(&query)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "event_id"))
+        .collect::<Result<_, _>>()?)
 }
 
-/// Stores one inbound message and notifies its subscribers.
-pub async fn receive(core: &Core, event: &InboundMessageEvent) -> Result<Outcome> {
+/// Inbound messages stored per transaction, at most.
+const BATCH: usize = 64;
+
+/// Stores inbound messages in batches (the kit's group commit): events handed in together
+/// share one transaction (one inbox insert, one message insert, one subscription read per
+/// registration, one outbox insert), and each is answered once it committed.
+pub type Receiver = Batcher<InboundMessageEvent, Result<Outcome>>;
+
+/// Starts the task that stores the events handed to it.
+pub fn start(core: Arc<Core>) -> Receiver {
+    Batcher::start(BATCH, move |events: Vec<InboundMessageEvent>| {
+        let core = core.clone();
+        async move { together_or_alone(events.len(), |some| receive_all(&core, &events[some])).await }
+    })
+}
+
+/// An event ready to store: its message row, its attachments and their bytes.
+struct Ready<'a> {
+    event: &'a InboundMessageEvent,
+    row: message::Model,
+    attachments: Vec<attachment::Model>,
+    parts: &'a [MessagePart],
+}
+
+/// The rows `event` stores, or why it is dropped.
+fn prepare<'a>(
+    core: &Core,
+    event: &'a InboundMessageEvent,
+    now: DateTime<Utc>,
+) -> std::result::Result<Ready<'a>, Outcome> {
     let id = message_id(&event.event_id);
-    let now = Utc::now();
     let (kind, text, subject, priority, parts): (_, _, _, _, &[MessagePart]) = match &event.kind {
         Some(Kind::Text(text)) => ("sms", Some(text.clone()), None, None, &[]),
         Some(Kind::Mms(mms)) => {
@@ -71,7 +113,7 @@ pub async fn receive(core: &Core, event: &InboundMessageEvent) -> Result<Outcome
                     bytes = total,
                     "inbound MMS with attachments over messaging.max_attachment_bytes dropped"
                 );
-                return Ok(Outcome::Dropped);
+                return Err(Outcome::Dropped);
             }
             let priority = mms
                 .priority
@@ -89,17 +131,14 @@ pub async fn receive(core: &Core, event: &InboundMessageEvent) -> Result<Outcome
         }
         None => {
             tracing::warn!(event_id = %event.event_id, "inbound message without content dropped");
-            return Ok(Outcome::Dropped);
+            return Err(Outcome::Dropped);
         }
     };
     if event.destination_address.trim().is_empty() {
         tracing::warn!(event_id = %event.event_id, "inbound message without destination dropped");
-        return Ok(Outcome::Dropped);
+        return Err(Outcome::Dropped);
     }
-    if seen(&core.db, &event.event_id).await? {
-        return Ok(Outcome::Duplicate);
-    }
-    let attachments: Vec<attachment::Model> = parts
+    let attachments = parts
         .iter()
         .enumerate()
         .map(|(i, part)| {
@@ -123,16 +162,8 @@ pub async fn receive(core: &Core, event: &InboundMessageEvent) -> Result<Outcome
             }
         })
         .collect();
-    if !attachments.is_empty() {
-        let files = attachments
-            .iter()
-            .zip(parts)
-            .map(|(a, part)| (a.attachment_id.clone(), part.data.clone()))
-            .collect();
-        core.files.write(&id, files).await?;
-    }
     let row = message::Model {
-        id: id.clone(),
+        id,
         registration: event.destination_address.clone(),
         registration_lower: event.destination_address.to_lowercase(),
         destination_address: event.destination_address.clone(),
@@ -144,11 +175,120 @@ pub async fn receive(core: &Core, event: &InboundMessageEvent) -> Result<Outcome
         received_at: convert::time_or(event.occurred_at.as_ref(), now),
         stored_at: now,
     };
+    Ok(Ready {
+        event,
+        row,
+        attachments,
+        parts,
+    })
+}
+
+/// Stores `events` in one transaction and notifies their subscribers; one outcome each, in
+/// their order.
+async fn receive_all(core: &Core, events: &[InboundMessageEvent]) -> Result<Vec<Outcome>> {
+    let now = Utc::now();
+    let mut outcomes = vec![Outcome::Dropped; events.len()];
+    let mut ready = Vec::with_capacity(events.len());
+    for (i, event) in events.iter().enumerate() {
+        match prepare(core, event, now) {
+            Ok(r) => ready.push((i, r)),
+            Err(outcome) => outcomes[i] = outcome,
+        }
+    }
+    if ready.is_empty() {
+        return Ok(outcomes);
+    }
+    let ids: Vec<&str> = ready
+        .iter()
+        .map(|(_, r)| r.event.event_id.as_str())
+        .collect();
+    let seen = seen(&core.db, &ids).await?;
+    ready.retain(|(i, r)| {
+        let new = !seen.contains(&r.event.event_id);
+        if !new {
+            outcomes[*i] = Outcome::Duplicate;
+        }
+        new
+    });
+    for (_, r) in ready.iter().filter(|(_, r)| !r.attachments.is_empty()) {
+        let files = r
+            .attachments
+            .iter()
+            .zip(r.parts)
+            .map(|(a, part)| (a.attachment_id.clone(), part.data.clone()))
+            .collect();
+        core.files.write(&r.row.id, files).await?;
+    }
+    if ready.is_empty() {
+        return Ok(outcomes);
+    }
 
     let txn = begin_write(&core.db).await?;
-    if !inbox::first_time(&txn, CONSUMER, &event.event_id).await? {
-        txn.rollback().await?;
-        // A concurrent delivery stored it; its files are these, unless it was deleted since.
+    let ids: Vec<&str> = ready
+        .iter()
+        .map(|(_, r)| r.event.event_id.as_str())
+        .collect();
+    let first = inbox::first_times(&txn, CONSUMER, &ids).await?;
+    // Stored by a concurrent delivery meanwhile (or twice in this batch).
+    let mut raced = Vec::new();
+    let mut stored = Vec::with_capacity(ready.len());
+    for ((i, r), first) in ready.into_iter().zip(first) {
+        if first {
+            stored.push((i, r));
+        } else {
+            outcomes[i] = Outcome::Duplicate;
+            raced.push(r.row.id.clone());
+        }
+    }
+    if !stored.is_empty() {
+        message::Entity::insert_many(
+            stored
+                .iter()
+                .map(|(_, r)| r.row.clone().into_active_model()),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let attachments: Vec<attachment::ActiveModel> = stored
+        .iter()
+        .flat_map(|(_, r)| r.attachments.iter().map(|a| a.clone().into_active_model()))
+        .collect();
+    if !attachments.is_empty() {
+        attachment::Entity::insert_many(attachments)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let mut watching: HashMap<String, Vec<subscription::Model>> = HashMap::new();
+    let mut envelopes = Vec::with_capacity(stored.len());
+    let mut notified = 0;
+    for (i, r) in &stored {
+        let registration = r.row.destination_address.to_lowercase();
+        if !watching.contains_key(&registration) {
+            let found = subscriptions::watching(&txn, &registration, now).await?;
+            watching.insert(registration.clone(), found);
+        }
+        let criteria_text = matched_text(r.row.text.as_deref(), r.row.subject.as_deref());
+        let rendered = notifications::inbound_message(&core.api_root(), &r.row, &r.attachments);
+        let these: Vec<_> = watching[&registration]
+            .iter()
+            .filter(|s| domain::criteria_matches(s.criteria.as_deref(), criteria_text))
+            .filter_map(|s| notifications::inbound(&core.config, &rendered, s, now))
+            .collect();
+        outcomes[*i] = Outcome::Stored(these.len());
+        notified += these.len();
+        envelopes.push((r.row.id.clone(), these));
+    }
+    outbox::enqueue_many(&txn, envelopes).await?;
+    txn.commit().await?;
+    if notified > 0 {
+        core.waker.wake();
+    }
+    for (_, r) in &stored {
+        metrics::counter!("parlay_messaging_inbound_total", "kind" => r.row.kind.clone())
+            .increment(1);
+    }
+    // A concurrent delivery's files are these, unless its message was deleted since.
+    for id in raced {
         if message::Entity::find_by_id(id.clone())
             .one(&core.db)
             .await?
@@ -156,32 +296,8 @@ pub async fn receive(core: &Core, event: &InboundMessageEvent) -> Result<Outcome
         {
             core.files.remove_message(&id).await?;
         }
-        return Ok(Outcome::Duplicate);
     }
-    message::Entity::insert(row.clone().into_active_model())
-        .exec_without_returning(&txn)
-        .await?;
-    if !attachments.is_empty() {
-        attachment::Entity::insert_many(attachments.iter().map(|a| a.clone().into_active_model()))
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    let criteria_text = matched_text(row.text.as_deref(), row.subject.as_deref());
-    let subscribers =
-        subscriptions::matching(&txn, &row.destination_address, criteria_text, now).await?;
-    let rendered = notifications::inbound_message(&core.api_root(), &row, &attachments);
-    let envelopes: Vec<_> = subscribers
-        .iter()
-        .filter_map(|s| notifications::inbound(&core.config, &rendered, s, now))
-        .collect();
-    let notified = envelopes.len();
-    outbox::enqueue(&txn, &id, envelopes).await?;
-    txn.commit().await?;
-    if notified > 0 {
-        core.waker.wake();
-    }
-    metrics::counter!("parlay_messaging_inbound_total", "kind" => kind).increment(1);
-    Ok(Outcome::Stored(notified))
+    Ok(outcomes)
 }
 
 #[cfg(test)]

@@ -23,12 +23,11 @@ use crate::{
     error::{Error, Result, is_unique_violation},
 };
 
-/// Live subscriptions watching `destination` (case-insensitively) whose criteria match
-/// `text`; oldest first.
-pub async fn matching<C: ConnectionTrait>(
+/// Live subscriptions watching `destination` (case-insensitively), whatever their criteria;
+/// oldest first.
+pub async fn watching<C: ConnectionTrait>(
     db: &C,
     destination: &str,
-    text: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<subscription::Model>> {
     let watching = Query::select()
@@ -36,17 +35,13 @@ pub async fn matching<C: ConnectionTrait>(
         .from(watched::Entity)
         .and_where(watched::Column::Address.eq(destination.to_lowercase()))
         .to_owned();
-    let found = subscription::Entity::find()
+    Ok(subscription::Entity::find()
         .filter(subscription::Column::Id.in_subquery(watching))
         .filter(subscription::Column::ExpiresAt.gt(now))
         .order_by_asc(subscription::Column::CreatedAt)
         .order_by_asc(subscription::Column::Id)
         .all(db)
-        .await?;
-    Ok(found
-        .into_iter()
-        .filter(|s| domain::criteria_matches(s.criteria.as_deref(), text))
-        .collect())
+        .await?)
 }
 
 /// A create request, checked and normalised.
