@@ -49,13 +49,7 @@ async fn a_trickled_body_gets_408_with_a_request_error() {
     let first: Result<Bytes, Infallible> =
         Ok(Bytes::from_static(br#"{"callSessionInformation": "#));
     let trickle = stream::iter([first]).chain(stream::pending());
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/1/thirdpartycall/callSessions")
-        .header(header::AUTHORIZATION, format!("Bearer {key}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from_stream(trickle))
-        .unwrap();
+    let request = create(&key, "application/json", Body::from_stream(trickle));
 
     let started = std::time::Instant::now();
     let (status, headers, body) = send(&router, request).await;
@@ -72,18 +66,22 @@ async fn a_trickled_body_gets_408_with_a_request_error() {
     );
 }
 
-/// A POST of `body` as `content_type` to the call sessions, answered without a service.
-async fn post_body(content_type: &str, body: &'static str) -> (StatusCode, header::HeaderMap) {
-    let t = TempDb::new().await;
-    let (router, key) = timed_router(&t).await;
-    let request = Request::builder()
+/// A POST of `body` as `content_type` to the call sessions, with `key`.
+fn create(key: &str, content_type: &str, body: Body) -> Request<Body> {
+    Request::builder()
         .method(Method::POST)
         .uri("/1/thirdpartycall/callSessions")
         .header(header::AUTHORIZATION, format!("Bearer {key}"))
         .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(body))
-        .unwrap();
-    let (status, headers, _) = send(&router, request).await;
+        .body(body)
+        .unwrap()
+}
+
+/// [`create`] with `body`, answered without a service.
+async fn post_body(content_type: &str, body: &'static str) -> (StatusCode, header::HeaderMap) {
+    let t = TempDb::new().await;
+    let (router, key) = timed_router(&t).await;
+    let (status, headers, _) = send(&router, create(&key, content_type, Body::from(body))).await;
     (status, headers)
 }
 
