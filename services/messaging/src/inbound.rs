@@ -261,6 +261,7 @@ async fn receive_all(core: &Core, events: &[InboundMessageEvent]) -> Result<Vec<
     let mut watching: HashMap<String, Vec<subscription::Model>> = HashMap::new();
     let mut envelopes = Vec::with_capacity(stored.len());
     let mut notified = 0;
+    let api_root = core.api_root();
     for (i, r) in &stored {
         let registration = r.row.destination_address.to_lowercase();
         if !watching.contains_key(&registration) {
@@ -268,7 +269,7 @@ async fn receive_all(core: &Core, events: &[InboundMessageEvent]) -> Result<Vec<
             watching.insert(registration.clone(), found);
         }
         let criteria_text = matched_text(r.row.text.as_deref(), r.row.subject.as_deref());
-        let rendered = notifications::inbound_message(&core.api_root(), &r.row, &r.attachments);
+        let rendered = notifications::inbound_message(&api_root, &r.row, &r.attachments);
         let these: Vec<_> = watching[&registration]
             .iter()
             .filter(|s| domain::criteria_matches(s.criteria.as_deref(), criteria_text))
