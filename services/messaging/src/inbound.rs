@@ -263,14 +263,14 @@ async fn receive_all(core: &Core, events: &[InboundMessageEvent]) -> Result<Vec<
     let mut notified = 0;
     let api_root = core.api_root();
     for (i, r) in &stored {
-        let registration = r.row.destination_address.to_lowercase();
-        if !watching.contains_key(&registration) {
-            let found = subscriptions::watching(&txn, &registration, now).await?;
+        let registration = &r.row.registration_lower;
+        if !watching.contains_key(registration) {
+            let found = subscriptions::watching(&txn, registration, now).await?;
             watching.insert(registration.clone(), found);
         }
         let criteria_text = matched_text(r.row.text.as_deref(), r.row.subject.as_deref());
         let rendered = notifications::inbound_message(&api_root, &r.row, &r.attachments);
-        let these: Vec<_> = watching[&registration]
+        let these: Vec<_> = watching[registration]
             .iter()
             .filter(|s| domain::criteria_matches(s.criteria.as_deref(), criteria_text))
             .filter_map(|s| notifications::inbound(&core.config, &rendered, s, now))

@@ -82,16 +82,18 @@ struct Change<'a> {
 /// Applies `receipts` in one transaction (those for one address in their order); one
 /// outcome each, in their order.
 async fn apply_all(core: &Core, receipts: &[DeliveryReceipt]) -> Result<Vec<Outcome>> {
-    let statuses: Vec<Option<DeliveryStatus>> = receipts
-        .iter()
-        .map(|r| convert::from_state(r.state()))
-        .collect();
-    for (receipt, _) in receipts.iter().zip(&statuses).filter(|(_, s)| s.is_none()) {
-        tracing::warn!(event_id = %receipt.event_id, "delivery receipt without a state dropped");
-    }
     let mut outcomes = vec![Outcome::Unknown; receipts.len()];
-    let stated: Vec<usize> = (0..receipts.len())
-        .filter(|&i| statuses[i].is_some())
+    // (position, status) of the receipts that report one.
+    let stated: Vec<(usize, DeliveryStatus)> = receipts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let status = convert::from_state(r.state());
+            if status.is_none() {
+                tracing::warn!(event_id = %r.event_id, "delivery receipt without a state dropped");
+            }
+            Some((i, status?))
+        })
         .collect();
     if stated.is_empty() {
         return Ok(outcomes);
@@ -99,29 +101,29 @@ async fn apply_all(core: &Core, receipts: &[DeliveryReceipt]) -> Result<Vec<Outc
     let txn = begin_write(&core.db).await?;
     let event_ids: Vec<&str> = stated
         .iter()
-        .map(|&i| receipts[i].event_id.as_str())
+        .map(|&(i, _)| receipts[i].event_id.as_str())
         .collect();
     let first = inbox::first_times(&txn, CONSUMER, &event_ids).await?;
-    let mut fresh: Vec<usize> = stated
-        .iter()
+    let mut fresh: Vec<(usize, DeliveryStatus)> = stated
+        .into_iter()
         .zip(first)
-        .filter_map(|(&i, first)| {
+        .filter_map(|((i, status), first)| {
             if !first {
                 outcomes[i] = Outcome::Duplicate;
             }
-            first.then_some(i)
+            first.then_some((i, status))
         })
         .collect();
     // The rows are updated in one order whatever the batch (PostgreSQL: two replicas'
     // batches never wait on each other's rows in opposite orders); the sort is stable, so
     // receipts for one address keep theirs.
-    fresh.sort_by_cached_key(|&i| {
+    fresh.sort_by_cached_key(|&(i, _)| {
         let r = &receipts[i];
         (r.request_id.clone(), r.destination.to_lowercase())
     });
     let mut request_ids: Vec<&str> = fresh
         .iter()
-        .map(|&i| receipts[i].request_id.as_str())
+        .map(|&(i, _)| receipts[i].request_id.as_str())
         .collect();
     request_ids.sort_unstable();
     request_ids.dedup();
@@ -138,8 +140,8 @@ async fn apply_all(core: &Core, receipts: &[DeliveryReceipt]) -> Result<Vec<Outc
     };
     let now = Utc::now();
     let mut changes = Vec::new();
-    for i in fresh {
-        let (receipt, status) = (&receipts[i], statuses[i].expect("stated"));
+    for (i, status) in fresh {
+        let receipt = &receipts[i];
         let key = (
             receipt.request_id.clone(),
             receipt.destination.to_lowercase(),
