@@ -1,22 +1,43 @@
-//! The call service's core: every change to a session is one transaction that loads it,
-//! lets the domain change it, saves it under optimistic concurrency, and records the
-//! commands and notifications it implies in the outbox.
+//! The call service's core: every change to a session loads it, lets the domain change it,
+//! saves it under optimistic concurrency, and records the commands and notifications it
+//! implies in the outbox, in one transaction.
+//!
+//! Changes are written in batches (the kit's group commit): API calls, network events and
+//! timers hand their change to one writer, and the changes waiting at the same time share a
+//! transaction. A batch makes one inbox insert, two reads for its sessions, one subscription
+//! read per distinct notified party and event, the inserts of new sessions, one conditional
+//! update per changed session, one upsert of the changed participants, one grant insert and
+//! one outbox insert, instead of about ten statements and a commit per change. Changes of one
+//! session in a batch are applied in the order they were handed in, each to the state the
+//! one before left.
 
-use std::sync::Arc;
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
-use chrono::Utc;
-use parlay_kit::{Config, inbox, outbox};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use chrono::{DateTime, Utc};
+use parlay_kit::{
+    Config,
+    batch::{Batcher, together_or_alone},
+    bus::Envelope,
+    db::begin_write,
+    inbox, outbox,
+};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 
 use crate::{
-    domain::{DomainError, Effect, Session},
+    domain::{DomainError, Effect, Event, Session},
     effects,
-    store::{self, Stored},
+    store::{self, Stored, entities::session, entities::subscription},
     subscriptions,
 };
 
-/// How often a change is retried when another writer saved the same session first.
+/// How often a batch is written again when another writer saved one of its sessions first.
 const MAX_CONFLICT_RETRIES: usize = 16;
+
+/// Changes written per transaction, at most.
+const BATCH: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -26,9 +47,12 @@ pub enum CoreError {
     Domain(#[from] DomainError),
     #[error("call session {0} kept changing under us")]
     Contended(String),
+    #[error("the call service is shutting down")]
+    Stopped,
 }
 
 /// The result of a change.
+#[derive(Debug, Clone)]
 pub enum Changed {
     /// The session after the change.
     Session(Box<Stored>),
@@ -38,17 +62,85 @@ pub enum Changed {
     Duplicate,
 }
 
+/// A change of an existing session: the effects it implies, or why it cannot be made.
+type ChangeFn = dyn Fn(&mut Session) -> Result<Vec<Effect>, DomainError> + Send + Sync;
+/// What starts a new session: the effects it implies.
+type StartFn = dyn Fn(&mut Session) -> Vec<Effect> + Send + Sync;
+
+/// A change handed to the writer.
+struct Job {
+    what: What,
+    /// With an event id, the change happens at most once for that event.
+    event: Option<String>,
+    /// The caller's span: the bus messages the change records continue its trace.
+    span: tracing::Span,
+}
+
+enum What {
+    Mutate {
+        id: String,
+        /// Only if this application may use the session.
+        app: Option<String>,
+        change: Box<ChangeFn>,
+    },
+    Create {
+        row: session::Model,
+        session: Session,
+        start: Box<StartFn>,
+    },
+}
+
+impl Job {
+    fn session_id(&self) -> &str {
+        match &self.what {
+            What::Mutate { id, .. } => id,
+            What::Create { session, .. } => &session.id,
+        }
+    }
+}
+
 pub struct Core {
     pub db: DatabaseConnection,
     pub waker: outbox::Waker,
     pub config: Arc<Config>,
-    /// Deadlines of decisions that became pending, for the decision timer.
-    pub deadlines: tokio::sync::mpsc::UnboundedSender<crate::decisions::Deadline>,
+    writer: Batcher<Job, Result<Changed, CoreError>>,
 }
 
 impl Core {
-    /// Applies `change` to session `id` (owned by `app`, when given) in one transaction.
-    /// With `event`, the change happens at most once for that event id.
+    /// The core, with its writing task; `deadlines` gets the deadline of every decision that
+    /// becomes pending, for the decision timer.
+    pub fn new(
+        db: DatabaseConnection,
+        waker: outbox::Waker,
+        config: Arc<Config>,
+        deadlines: tokio::sync::mpsc::UnboundedSender<crate::decisions::Deadline>,
+    ) -> Self {
+        let writer = Arc::new(Writer {
+            db: db.clone(),
+            waker: waker.clone(),
+            config: config.clone(),
+            deadlines,
+        });
+        let writer = Batcher::start(BATCH, move |jobs: Vec<Job>| {
+            let writer = writer.clone();
+            async move {
+                together_or_alone(jobs.len(), |some| writer.write(&jobs[some]))
+                    .await
+                    .into_iter()
+                    .map(|r| r.unwrap_or_else(|e| Err(e.into())))
+                    .collect()
+            }
+        });
+        Self {
+            db,
+            waker,
+            config,
+            writer,
+        }
+    }
+
+    /// Applies `change` to session `id` (owned by `app`, when given). With `event`, the
+    /// change happens at most once for that event id.
     pub async fn mutate<F>(
         &self,
         id: &str,
@@ -57,55 +149,23 @@ impl Core {
         change: F,
     ) -> Result<Changed, CoreError>
     where
-        F: Fn(&mut Session) -> Result<Vec<Effect>, DomainError>,
+        F: Fn(&mut Session) -> Result<Vec<Effect>, DomainError> + Send + Sync + 'static,
     {
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            let txn = parlay_kit::db::begin_write(&self.db).await?;
-            if let Some(event_id) = event
-                && !inbox::first_time(&txn, "call", event_id).await?
-            {
-                txn.rollback().await?;
-                return Ok(Changed::Duplicate);
-            }
-            let Some(stored) = store::load(&txn, id, app).await? else {
-                txn.commit().await?;
-                return Ok(Changed::Missing);
-            };
-            let mut after = stored.session.clone();
-            let fx = change(&mut after)?;
-            if after == stored.session && fx.is_empty() {
-                txn.commit().await?;
-                return Ok(Changed::Session(Box::new(stored)));
-            }
-            if !store::save(&txn, &stored, &after).await? {
-                txn.rollback().await?;
-                continue;
-            }
-            let envelopes = self.render(&txn, &stored.row, &after, fx).await?;
-            outbox::enqueue(&txn, id, envelopes).await?;
-            txn.commit().await?;
-            self.waker.wake();
-            if after.pending() != stored.session.pending() {
-                self.watch_deadline(&after);
-            }
-            let mut row = stored.row;
-            row.version += 1;
-            row.terminated = after.terminated;
-            row.ended_at = after.ended_at;
-            row.decision = store::decision_json(&after);
-            row.decision_deadline = after.pending().map(|p| p.deadline);
-            return Ok(Changed::Session(Box::new(Stored {
-                row,
-                session: after,
-            })));
-        }
-        Err(CoreError::Contended(id.to_string()))
+        self.submit(
+            What::Mutate {
+                id: id.to_string(),
+                app: app.map(str::to_string),
+                change: Box::new(change),
+            },
+            event,
+        )
+        .await
     }
 
-    /// Stores a new session and starts it, in one transaction.
+    /// Stores a new session and starts it.
     pub async fn create(
         &self,
-        row: store::entities::session::Model,
+        row: session::Model,
         session: Session,
     ) -> Result<Stored, DbErr> {
         // Without an event id there is no redelivery to skip, so this is always Some.
@@ -114,46 +174,246 @@ impl Core {
             .ok_or_else(|| DbErr::Custom("session creation skipped".into()))
     }
 
-    /// Stores a new session and runs `start` on it, in one transaction; with `event`, at
-    /// most once for that event id (None: a redelivery).
+    /// Stores a new session and runs `start` on it; with `event`, at most once for that
+    /// event id (None: a redelivery).
     pub async fn create_with(
         &self,
-        row: store::entities::session::Model,
-        mut session: Session,
+        row: session::Model,
+        session: Session,
         event: Option<&str>,
-        start: impl FnOnce(&mut Session) -> Vec<Effect>,
+        start: impl Fn(&mut Session) -> Vec<Effect> + Send + Sync + 'static,
     ) -> Result<Option<Stored>, DbErr> {
-        let txn = parlay_kit::db::begin_write(&self.db).await?;
-        if let Some(event_id) = event
-            && !inbox::first_time(&txn, "call", event_id).await?
-        {
+        let created = self.submit(
+            What::Create {
+                row,
+                session,
+                start: Box::new(start),
+            },
+            event,
+        );
+        match created.await {
+            Ok(Changed::Session(stored)) => Ok(Some(*stored)),
+            Ok(Changed::Duplicate) => Ok(None),
+            Ok(Changed::Missing) => Err(DbErr::Custom("created session missing".into())),
+            Err(CoreError::Db(e)) => Err(e),
+            Err(e) => Err(DbErr::Custom(e.to_string())),
+        }
+    }
+
+    async fn submit(&self, what: What, event: Option<&str>) -> Result<Changed, CoreError> {
+        let job = Job {
+            what,
+            event: event.map(str::to_string),
+            span: tracing::Span::current(),
+        };
+        self.writer
+            .submit(job)
+            .await
+            .unwrap_or(Err(CoreError::Stopped))
+    }
+}
+
+/// The writing task's state.
+struct Writer {
+    db: DatabaseConnection,
+    waker: outbox::Waker,
+    config: Arc<Config>,
+    deadlines: tokio::sync::mpsc::UnboundedSender<crate::decisions::Deadline>,
+}
+
+/// A session as a batch changes it.
+struct Entry {
+    /// As loaded (None: created by this batch).
+    before: Option<Stored>,
+    /// As the batch's changes so far left it.
+    now: Stored,
+}
+
+/// What a batch writes besides the sessions.
+#[derive(Default)]
+struct Writes {
+    outbox: Vec<(String, Vec<Envelope>)>,
+    grants: Vec<(String, String)>,
+    /// Sessions whose pending decision changed: their deadline goes to the timer.
+    deadlines: Vec<Session>,
+    /// Subscriptions found for a (calling, called, event): one read each per batch.
+    matching: HashMap<(String, String, Event), Vec<subscription::Model>>,
+}
+
+impl Writer {
+    /// Writes `jobs` in one transaction (again, from the start, when another writer saved one
+    /// of their sessions first): one result per job, in their order.
+    async fn write(&self, jobs: &[Job]) -> Result<Vec<Result<Changed, CoreError>>, DbErr> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            if let Some(results) = self.try_write(jobs).await? {
+                return Ok(results);
+            }
+        }
+        Ok(jobs
+            .iter()
+            .map(|j| Err(CoreError::Contended(j.session_id().to_string())))
+            .collect())
+    }
+
+    /// None: a session was saved by another writer since it was loaded; nothing was written.
+    async fn try_write(
+        &self,
+        jobs: &[Job],
+    ) -> Result<Option<Vec<Result<Changed, CoreError>>>, DbErr> {
+        let txn = begin_write(&self.db).await?;
+        let events: Vec<&str> = jobs.iter().filter_map(|j| j.event.as_deref()).collect();
+        let mut first = inbox::first_times(&txn, "call", &events).await?.into_iter();
+        let fresh: Vec<bool> = jobs
+            .iter()
+            .map(|j| j.event.is_none() || first.next().unwrap_or(false))
+            .collect();
+        let wanted: Vec<String> = jobs
+            .iter()
+            .zip(&fresh)
+            .filter_map(|(j, fresh)| match &j.what {
+                What::Mutate { id, .. } if *fresh => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        // Sorted by id: sessions are written in one order by every writer, so two
+        // replicas' batches cannot deadlock on PostgreSQL.
+        let mut sessions: BTreeMap<String, Entry> = store::load_many(&txn, &wanted)
+            .await?
+            .into_iter()
+            .map(|(id, s)| {
+                let entry = Entry {
+                    before: Some(s.clone()),
+                    now: s,
+                };
+                (id, entry)
+            })
+            .collect();
+        let mut writes = Writes::default();
+        let now = Utc::now();
+        let mut results = Vec::with_capacity(jobs.len());
+        for (job, fresh) in jobs.iter().zip(fresh) {
+            let result = if fresh {
+                self.apply(&txn, job, &mut sessions, &mut writes, now)
+                    .await?
+            } else {
+                Ok(Changed::Duplicate)
+            };
+            results.push(result);
+        }
+
+        let (mut created, mut changed) = (Vec::new(), Vec::new());
+        for entry in sessions.values() {
+            match &entry.before {
+                None => created.push((entry.now.row.clone(), &entry.now.session)),
+                Some(before) if before.session != entry.now.session => {
+                    changed.push((before, &entry.now.session));
+                }
+                Some(_) => {}
+            }
+        }
+        store::insert_all(&txn, created).await?;
+        if !store::save_all(&txn, &changed).await? {
             txn.rollback().await?;
             return Ok(None);
         }
-        let fx = start(&mut session);
-        store::insert(&txn, row.clone(), &session).await?;
-        let envelopes = self.render(&txn, &row, &session, fx).await?;
-        outbox::enqueue(&txn, &session.id, envelopes).await?;
+        store::grant(&txn, writes.grants).await?;
+        let publish = !writes.outbox.is_empty();
+        outbox::enqueue_many(&txn, writes.outbox).await?;
         txn.commit().await?;
-        self.waker.wake();
-        if session.pending().is_some() {
-            self.watch_deadline(&session);
+        if publish {
+            self.waker.wake();
         }
-        Ok(Some(Stored { row, session }))
+        for session in &writes.deadlines {
+            if let Some(p) = session.pending() {
+                let _ = self.deadlines.send(crate::decisions::Deadline {
+                    session_id: session.id.clone(),
+                    decision_id: p.id.clone(),
+                    at: p.deadline,
+                });
+            }
+        }
+        Ok(Some(results))
     }
 
-    /// The bus messages of `fx`: finds the call-event subscribers of each notified leg and
-    /// lets every application notified about the session use it.
-    async fn render<C: ConnectionTrait>(
+    /// Applies one job to the batch's sessions; Err only when the batch cannot be written.
+    async fn apply(
         &self,
-        txn: &C,
-        row: &store::entities::session::Model,
+        txn: &DatabaseTransaction,
+        job: &Job,
+        sessions: &mut BTreeMap<String, Entry>,
+        writes: &mut Writes,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Changed, CoreError>, DbErr> {
+        match &job.what {
+            What::Create {
+                row,
+                session,
+                start,
+            } => {
+                let mut session = session.clone();
+                let fx = start(&mut session);
+                let row = store::refreshed(row.clone(), &session, 0);
+                self.render(txn, job, &row, &session, fx, writes, now)
+                    .await?;
+                if session.pending().is_some() {
+                    writes.deadlines.push(session.clone());
+                }
+                let stored = Stored { row, session };
+                let entry = Entry {
+                    before: None,
+                    now: stored.clone(),
+                };
+                sessions.insert(stored.session.id.clone(), entry);
+                Ok(Ok(Changed::Session(Box::new(stored))))
+            }
+            What::Mutate { id, app, change } => {
+                let Some(entry) = sessions.get_mut(id) else {
+                    return Ok(Ok(Changed::Missing));
+                };
+                if let Some(app) = app
+                    && entry.now.row.app_id != *app
+                    && !writes.grants.contains(&(id.clone(), app.clone()))
+                    && !store::granted(txn, id, app).await?
+                {
+                    return Ok(Ok(Changed::Missing));
+                }
+                let mut after = entry.now.session.clone();
+                let fx = match change(&mut after) {
+                    Ok(fx) => fx,
+                    Err(e) => return Ok(Err(e.into())),
+                };
+                if after == entry.now.session && fx.is_empty() {
+                    return Ok(Ok(Changed::Session(Box::new(entry.now.clone()))));
+                }
+                self.render(txn, job, &entry.now.row, &after, fx, writes, now)
+                    .await?;
+                if after.pending() != entry.now.session.pending() {
+                    writes.deadlines.push(after.clone());
+                }
+                let version = entry.before.as_ref().map_or(0, |b| b.row.version + 1);
+                entry.now = Stored {
+                    row: store::refreshed(entry.now.row.clone(), &after, version),
+                    session: after,
+                };
+                Ok(Ok(Changed::Session(Box::new(entry.now.clone()))))
+            }
+        }
+    }
+
+    /// Records the bus messages of `fx`: finds the call-event subscribers of each notified
+    /// leg and lets every application notified about the session use it.
+    #[allow(clippy::too_many_arguments)]
+    async fn render(
+        &self,
+        txn: &DatabaseTransaction,
+        job: &Job,
+        row: &session::Model,
         session: &Session,
         fx: Vec<Effect>,
-    ) -> Result<Vec<parlay_kit::bus::Envelope>, DbErr> {
-        let now = Utc::now();
+        writes: &mut Writes,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
         let mut subscribers = effects::Subscribers::default();
-        let mut notified = Vec::new();
         for effect in &fx {
             match effect {
                 Effect::Notify {
@@ -163,44 +423,45 @@ impl Core {
                     let Some((calling, called)) = session.parties(participant_id) else {
                         continue;
                     };
-                    let found = subscriptions::matching(
-                        txn,
-                        &[subscriptions::Kind::CallEvent],
-                        &calling,
-                        &called,
-                        *event,
-                        now,
-                    )
-                    .await?;
-                    notified.extend(found.iter().map(|s| s.app_id.clone()));
+                    let key = (calling, called, *event);
+                    let found = match writes.matching.get(&key) {
+                        Some(found) => found.clone(),
+                        None => {
+                            let found = subscriptions::matching(
+                                txn,
+                                &[subscriptions::Kind::CallEvent],
+                                &key.0,
+                                &key.1,
+                                *event,
+                                now,
+                            )
+                            .await?;
+                            writes.matching.insert(key, found.clone());
+                            found
+                        }
+                    };
+                    writes.grants.extend(
+                        found
+                            .iter()
+                            .filter(|s| s.app_id != row.app_id)
+                            .map(|s| (session.id.clone(), s.app_id.clone())),
+                    );
                     subscribers.0.push((participant_id.clone(), *event, found));
                 }
-                Effect::Ask { pending, .. } => notified.push(pending.app_id.clone()),
+                Effect::Ask { pending, .. } if pending.app_id != row.app_id => {
+                    writes
+                        .grants
+                        .push((session.id.clone(), pending.app_id.clone()));
+                }
                 _ => {}
             }
         }
-        notified.retain(|app| *app != row.app_id);
-        if !notified.is_empty() {
-            store::grant(txn, &session.id, notified).await?;
+        let envelopes = job.span.in_scope(|| {
+            effects::envelopes(&self.config, row, session, fx, &subscribers, now)
+        });
+        if !envelopes.is_empty() {
+            writes.outbox.push((session.id.clone(), envelopes));
         }
-        Ok(effects::envelopes(
-            &self.config,
-            row,
-            session,
-            fx,
-            &subscribers,
-            now,
-        ))
-    }
-
-    /// Hands a newly pending decision's deadline to the decision timer.
-    fn watch_deadline(&self, session: &Session) {
-        if let Some(p) = session.pending() {
-            let _ = self.deadlines.send(crate::decisions::Deadline {
-                session_id: session.id.clone(),
-                decision_id: p.id.clone(),
-                at: p.deadline,
-            });
-        }
+        Ok(())
     }
 }

@@ -106,15 +106,19 @@ pub async fn decide(
 ) -> Result<(), crate::core::CoreError> {
     let routed_id = new_id("pa");
     let now = Utc::now();
+    let max = core.config.call.max_participants;
     let changed = core
-        .mutate(session_id, None, None, |s| {
-            Ok(s.decide(
-                decision_id,
-                verdict.clone(),
-                routed_id.clone(),
-                core.config.call.max_participants,
-                now,
-            ))
+        .mutate(session_id, None, None, {
+            let decision_id = decision_id.to_string();
+            move |s| {
+                Ok(s.decide(
+                    &decision_id,
+                    verdict.clone(),
+                    routed_id.clone(),
+                    max,
+                    now,
+                ))
+            }
         })
         .await?;
     if let Changed::Session(stored) = changed

@@ -49,7 +49,7 @@ pub enum Outcome {
 }
 
 /// The call events reported to the application (callnotif.md `CallEvents`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Event {
     CalledNumber,
     Answer,

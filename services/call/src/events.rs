@@ -165,10 +165,11 @@ async fn apply_leg(
         ask = network::direction_for(core, &calling, &called, trigger, chrono::Utc::now()).await?;
     }
     let decision_id = new_id("nt");
-    core.mutate(&event.call_session_id, None, Some(&event.event_id), |s| {
+    let (participant_id, sequence) = (event.participant_id.clone(), event.sequence);
+    core.mutate(&event.call_session_id, None, Some(&event.event_id), move |s| {
         s.apply_in_order(
-            &event.participant_id,
-            event.sequence,
+            &participant_id,
+            sequence,
             outcome,
             at,
             ask.clone(),

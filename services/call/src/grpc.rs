@@ -150,7 +150,10 @@ impl CallGrpc {
 
     async fn change<F>(&self, app: &str, id: &str, f: F) -> Result<Stored, Status>
     where
-        F: Fn(&mut Session) -> Result<Vec<crate::domain::Effect>, crate::domain::DomainError>,
+        F: Fn(&mut Session) -> Result<Vec<crate::domain::Effect>, crate::domain::DomainError>
+            + Send
+            + Sync
+            + 'static,
     {
         match self.core.mutate(id, Some(app), None, f).await {
             Ok(Changed::Session(s)) => Ok(*s),
@@ -174,8 +177,9 @@ impl CallGrpc {
         let max = self.core.config.call.max_participants;
         let added = self
             .core
-            .mutate(&id, Some(&app), None, |s| {
-                s.add(participant.clone(), max, Utc::now())
+            .mutate(&id, Some(&app), None, {
+                let participant = participant.clone();
+                move |s| s.add(participant.clone(), max, Utc::now())
             })
             .await;
         let (stored, pid, created) = match added {
@@ -297,8 +301,9 @@ impl ThirdPartyCall for CallGrpc {
         let app = grpc::app_id(&request)?;
         let r = request.get_ref().clone();
         traced("DeleteParticipant", &request, async {
-            self.change(&app, &r.call_session_id, |s| {
-                s.remove(&r.participant_id, Utc::now())
+            let participant_id = r.participant_id.clone();
+            self.change(&app, &r.call_session_id, move |s| {
+                s.remove(&participant_id, Utc::now())
             })
             .await?;
             Ok(Response::new(pb::DeleteResponse {}))

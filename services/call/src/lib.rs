@@ -48,12 +48,12 @@ impl CallService {
     ) -> anyhow::Result<Self> {
         let waker = outbox::Waker::default();
         let (deadlines, deadlines_rx) = tokio::sync::mpsc::unbounded_channel();
-        let core = Arc::new(core::Core {
-            db: db.clone(),
-            waker: waker.clone(),
-            config: Arc::new(config.clone()),
+        let core = Arc::new(core::Core::new(
+            db.clone(),
+            waker.clone(),
+            Arc::new(config.clone()),
             deadlines,
-        });
+        ));
         let deliveries = bus.consume(events::consumer_spec()).await?;
         let replies = bus.consume(decisions::consumer_spec()).await?;
         let mut tasks = JoinSet::new();
@@ -117,7 +117,7 @@ async fn no_answer_timer(core: Arc<core::Core>, shutdown: CancellationToken) {
         };
         for id in ids {
             let result = core
-                .mutate(&id, None, None, |s| {
+                .mutate(&id, None, None, move |s| {
                     Ok(s.expire_unanswered(now - timeout, now))
                 })
                 .await;

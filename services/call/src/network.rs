@@ -97,8 +97,8 @@ pub async fn on_attempt(core: &Core, attempt: CallAttempt) -> Result<(), CoreErr
         decision_deadline: None,
     };
     let decision_id = new_id("nt");
-    core.create_with(row, session, Some(&attempt.event_id), |s| {
-        s.attempt(decision_id, ask, at)
+    core.create_with(row, session, Some(&attempt.event_id), move |s| {
+        s.attempt(decision_id.clone(), ask.clone(), at)
     })
     .await?;
     Ok(())

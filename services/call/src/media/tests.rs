@@ -22,12 +22,12 @@ async fn core() -> Core {
     let db = parlay_kit::db::connect_and_migrate::<crate::Migrator>(&url)
         .await
         .unwrap();
-    Core {
+    Core::new(
         db,
-        waker: outbox::Waker::default(),
-        config: Arc::new(Config::default()),
-        deadlines: tokio::sync::mpsc::unbounded_channel().0,
-    }
+        outbox::Waker::default(),
+        Arc::new(Config::default()),
+        tokio::sync::mpsc::unbounded_channel().0,
+    )
 }
 
 async fn session_with(core: &Core, id: &str) {

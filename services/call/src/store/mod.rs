@@ -5,10 +5,12 @@
 
 pub mod entities;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entities::{grant, participant, session};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
@@ -44,31 +46,75 @@ pub async fn load<C: ConnectionTrait>(
     with_participants(db, row).await.map(Some)
 }
 
-/// Lets `apps` use network call `session_id` (they were notified of it).
-pub async fn grant<C: ConnectionTrait>(
+/// Loads the sessions of `ids` (those that exist), in two statements: a batch of changes.
+pub async fn load_many<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<HashMap<String, Stored>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = session::Entity::find()
+        .filter(session::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await?;
+    let mut participants: HashMap<String, Vec<Participant>> = HashMap::new();
+    for p in participant::Entity::find()
+        .filter(participant::Column::SessionId.is_in(rows.iter().map(|r| r.id.clone())))
+        .order_by_asc(participant::Column::SessionId)
+        .order_by_asc(participant::Column::Position)
+        .all(db)
+        .await?
+    {
+        participants
+            .entry(p.session_id.clone())
+            .or_default()
+            .push(to_domain(p));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let of = participants.remove(&row.id).unwrap_or_default();
+            (row.id.clone(), stored(row, of))
+        })
+        .collect())
+}
+
+/// Whether `app` was granted the use of network call `session_id`.
+pub async fn granted<C: ConnectionTrait>(
     db: &C,
     session_id: &str,
-    apps: impl IntoIterator<Item = String>,
+    app: &str,
+) -> Result<bool, DbErr> {
+    Ok(
+        grant::Entity::find_by_id((session_id.to_string(), app.to_string()))
+            .one(db)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Lets each (session, application) of `grants` use that network call (the application was
+/// notified of it), in one statement.
+pub async fn grant<C: ConnectionTrait>(
+    db: &C,
+    mut grants: Vec<(String, String)>,
 ) -> Result<(), DbErr> {
-    let mut apps: Vec<String> = apps.into_iter().collect();
-    apps.sort();
-    apps.dedup();
-    for app_id in apps {
-        grant::Entity::insert(
-            grant::Model {
-                session_id: session_id.to_string(),
-                app_id,
-            }
-            .into_active_model(),
-        )
-        .on_conflict(
-            OnConflict::columns([grant::Column::SessionId, grant::Column::AppId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    grants.sort();
+    grants.dedup();
+    if grants.is_empty() {
+        return Ok(());
     }
+    grant::Entity::insert_many(grants.into_iter().map(|(session_id, app_id)| {
+        grant::Model { session_id, app_id }.into_active_model()
+    }))
+    .on_conflict(
+        OnConflict::columns([grant::Column::SessionId, grant::Column::AppId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
     Ok(())
 }
 
@@ -153,6 +199,10 @@ async fn with_participants<C: ConnectionTrait>(
         .into_iter()
         .map(to_domain)
         .collect();
+    Ok(stored(row, participants))
+}
+
+fn stored(row: session::Model, participants: Vec<Participant>) -> Stored {
     let session = Session {
         id: row.id.clone(),
         participants,
@@ -164,7 +214,17 @@ async fn with_participants<C: ConnectionTrait>(
             .as_deref()
             .and_then(|d| serde_json::from_str(d).ok()),
     };
-    Ok(Stored { row, session })
+    Stored { row, session }
+}
+
+/// `row` as saved with `session`'s state, at `version`.
+pub fn refreshed(mut row: session::Model, session: &Session, version: i64) -> session::Model {
+    row.version = version;
+    row.terminated = session.terminated;
+    row.ended_at = session.ended_at;
+    row.decision = decision_json(session);
+    row.decision_deadline = session.pending().map(|p| p.deadline);
+    row
 }
 
 /// Inserts a new session and its participants.
@@ -173,69 +233,103 @@ pub async fn insert<C: ConnectionTrait>(
     row: session::Model,
     session: &Session,
 ) -> Result<(), DbErr> {
-    let mut row = row;
-    row.decision = decision_json(session);
-    row.decision_deadline = session.pending().map(|p| p.deadline);
-    session::Entity::insert(row.into_active_model())
-        .exec_without_returning(db)
-        .await?;
-    insert_participants(db, &session.id, session.participants.iter().enumerate()).await
+    insert_all(db, vec![(row, session)]).await
 }
 
-async fn insert_participants<'a, C: ConnectionTrait>(
+/// Inserts new sessions and their participants, in two statements. Each row is saved with
+/// its session's state.
+pub async fn insert_all<C: ConnectionTrait>(
     db: &C,
-    session_id: &str,
-    participants: impl Iterator<Item = (usize, &'a Participant)>,
+    new: Vec<(session::Model, &Session)>,
 ) -> Result<(), DbErr> {
-    let rows: Vec<_> = participants
-        .map(|(i, p)| to_row(session_id, i, p).into_active_model())
-        .collect();
-    if rows.is_empty() {
+    if new.is_empty() {
         return Ok(());
     }
-    participant::Entity::insert_many(rows)
-        .exec_without_returning(db)
-        .await?;
+    let participants: Vec<_> = new
+        .iter()
+        .flat_map(|(_, s)| {
+            s.participants
+                .iter()
+                .enumerate()
+                .map(|(i, p)| to_row(&s.id, i, p).into_active_model())
+        })
+        .collect();
+    session::Entity::insert_many(
+        new.into_iter()
+            .map(|(row, s)| refreshed(row, s, 0).into_active_model()),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if !participants.is_empty() {
+        participant::Entity::insert_many(participants)
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }
 
-/// Saves `after` over `before`; false when another writer saved the session first (the
-/// caller reloads and retries).
-pub async fn save<C: ConnectionTrait>(
+/// Saves each `after` over its `before`: a conditional update per session, and one statement
+/// for every participant that changed or joined. False when another writer saved one of the
+/// sessions first (the caller rolls back, reloads and retries); nothing is then written.
+pub async fn save_all<C: ConnectionTrait>(
     db: &C,
-    before: &Stored,
-    after: &Session,
+    changes: &[(&Stored, &Session)],
 ) -> Result<bool, DbErr> {
-    let updated = session::Entity::update_many()
-        .col_expr(session::Column::Terminated, Expr::value(after.terminated))
-        .col_expr(session::Column::EndedAt, Expr::value(after.ended_at))
-        .col_expr(
-            session::Column::Version,
-            Expr::value(before.row.version + 1),
-        )
-        .col_expr(session::Column::Decision, Expr::value(decision_json(after)))
-        .col_expr(
-            session::Column::DecisionDeadline,
-            Expr::value(after.pending().map(|p| p.deadline)),
-        )
-        .filter(session::Column::Id.eq(&before.row.id))
-        .filter(session::Column::Version.eq(before.row.version))
-        .exec(db)
-        .await?;
-    if updated.rows_affected != 1 {
-        return Ok(false);
-    }
-    let old = &before.session.participants;
-    for (i, p) in after.participants.iter().enumerate() {
-        match old.get(i) {
-            Some(o) if o == p => {}
-            Some(_) => {
-                let am = to_row(&after.id, i, p).into_active_model().reset_all();
-                participant::Entity::update(am).exec(db).await?;
-            }
-            None => insert_participants(db, &after.id, std::iter::once((i, p))).await?,
+    let mut participants = Vec::new();
+    for (before, after) in changes {
+        let updated = session::Entity::update_many()
+            .col_expr(session::Column::Terminated, Expr::value(after.terminated))
+            .col_expr(session::Column::EndedAt, Expr::value(after.ended_at))
+            .col_expr(
+                session::Column::Version,
+                Expr::value(before.row.version + 1),
+            )
+            .col_expr(session::Column::Decision, Expr::value(decision_json(after)))
+            .col_expr(
+                session::Column::DecisionDeadline,
+                Expr::value(after.pending().map(|p| p.deadline)),
+            )
+            .filter(session::Column::Id.eq(&before.row.id))
+            .filter(session::Column::Version.eq(before.row.version))
+            .exec(db)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Ok(false);
         }
+        let old = &before.session.participants;
+        participants.extend(
+            after
+                .participants
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| old.get(*i) != Some(*p))
+                .map(|(i, p)| to_row(&after.id, i, p).into_active_model()),
+        );
     }
+    if participants.is_empty() {
+        return Ok(true);
+    }
+    // Participants are never removed, only changed or added: an upsert on the id.
+    participant::Entity::insert_many(participants)
+        .on_conflict(
+            OnConflict::column(participant::Column::Id)
+                .update_columns([
+                    participant::Column::Position,
+                    participant::Column::Address,
+                    participant::Column::Name,
+                    participant::Column::Status,
+                    participant::Column::Cause,
+                    participant::Column::Dialled,
+                    participant::Column::DialledAt,
+                    participant::Column::ClientCorrelator,
+                    participant::Column::StartedAt,
+                    participant::Column::EndedAt,
+                    participant::Column::LegSequence,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     Ok(true)
 }
 
