@@ -87,5 +87,6 @@ pub fn status(e: CoreError, session_id: &str) -> Status {
         }
         CoreError::Db(e) => grpc::internal("call store failed", &e),
         CoreError::Contended(_) => Status::unavailable("call session busy; retry"),
+        CoreError::Stopped => Status::unavailable("the call service is shutting down"),
     }
 }

@@ -163,11 +163,7 @@ impl Core {
     }
 
     /// Stores a new session and starts it.
-    pub async fn create(
-        &self,
-        row: session::Model,
-        session: Session,
-    ) -> Result<Stored, DbErr> {
+    pub async fn create(&self, row: session::Model, session: Session) -> Result<Stored, DbErr> {
         // Without an event id there is no redelivery to skip, so this is always Some.
         self.create_with(row, session, None, |s| s.start(Utc::now()))
             .await?
@@ -291,6 +287,7 @@ impl Writer {
         let mut writes = Writes::default();
         let now = Utc::now();
         let mut results = Vec::with_capacity(jobs.len());
+        let mut unapplied = Vec::new();
         for (job, fresh) in jobs.iter().zip(fresh) {
             let result = if fresh {
                 self.apply(&txn, job, &mut sessions, &mut writes, now)
@@ -298,8 +295,16 @@ impl Writer {
             } else {
                 Ok(Changed::Duplicate)
             };
+            // A change the domain refused (an early leg event, say) is not processed: its
+            // event must be applied when it comes again.
+            if result.is_err()
+                && let Some(event) = &job.event
+            {
+                unapplied.push(event.clone());
+            }
             results.push(result);
         }
+        inbox::forget(&txn, "call", unapplied).await?;
 
         let (mut created, mut changed) = (Vec::new(), Vec::new());
         for entry in sessions.values() {
@@ -456,9 +461,9 @@ impl Writer {
                 _ => {}
             }
         }
-        let envelopes = job.span.in_scope(|| {
-            effects::envelopes(&self.config, row, session, fx, &subscribers, now)
-        });
+        let envelopes = job
+            .span
+            .in_scope(|| effects::envelopes(&self.config, row, session, fx, &subscribers, now));
         if !envelopes.is_empty() {
             writes.outbox.push((session.id.clone(), envelopes));
         }

@@ -110,15 +110,7 @@ pub async fn decide(
     let changed = core
         .mutate(session_id, None, None, {
             let decision_id = decision_id.to_string();
-            move |s| {
-                Ok(s.decide(
-                    &decision_id,
-                    verdict.clone(),
-                    routed_id.clone(),
-                    max,
-                    now,
-                ))
-            }
+            move |s| Ok(s.decide(&decision_id, verdict.clone(), routed_id.clone(), max, now))
         })
         .await?;
     if let Changed::Session(stored) = changed

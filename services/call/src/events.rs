@@ -166,16 +166,21 @@ async fn apply_leg(
     }
     let decision_id = new_id("nt");
     let (participant_id, sequence) = (event.participant_id.clone(), event.sequence);
-    core.mutate(&event.call_session_id, None, Some(&event.event_id), move |s| {
-        s.apply_in_order(
-            &participant_id,
-            sequence,
-            outcome,
-            at,
-            ask.clone(),
-            decision_id.clone(),
-        )
-    })
+    core.mutate(
+        &event.call_session_id,
+        None,
+        Some(&event.event_id),
+        move |s| {
+            s.apply_in_order(
+                &participant_id,
+                sequence,
+                outcome,
+                at,
+                ask.clone(),
+                decision_id.clone(),
+            )
+        },
+    )
     .await?;
     Ok(())
 }

@@ -60,6 +60,25 @@ pub async fn first_times<C: ConnectionTrait>(
 /// (JetStream keeps messages 7 days).
 pub const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(8);
 
+/// Forgets that `event_ids` were seen, inside the caller's transaction: a batch recorded
+/// them with [`first_times`], then could not apply them, and they must be applied when
+/// they come again.
+pub async fn forget<C: ConnectionTrait>(
+    txn: &C,
+    consumer: &str,
+    event_ids: Vec<String>,
+) -> Result<(), DbErr> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    let delete = Query::delete()
+        .from_table("inbox")
+        .and_where(Expr::col("consumer").eq(consumer))
+        .and_where(Expr::col("event_id").is_in(event_ids))
+        .to_owned();
+    txn.execute(&delete).await.map(|_| ())
+}
+
 /// Forgets event ids processed before `cutoff`; returns how many.
 pub async fn prune_before<C: ConnectionTrait>(
     db: &C,
@@ -103,5 +122,13 @@ mod tests {
             "seen before, new, repeated in the batch, new"
         );
         assert!(first_times(&db, "call", &[]).await.unwrap().is_empty());
+        forget(&db, "call", vec!["ev2".into(), "ev9".into()])
+            .await
+            .unwrap();
+        assert_eq!(
+            first_times(&db, "call", &["ev2", "ev3"]).await.unwrap(),
+            [true, false],
+            "a forgotten event is new again, the others are not"
+        );
     }
 }

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entities::{grant, participant, session};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 
@@ -105,9 +105,11 @@ pub async fn grant<C: ConnectionTrait>(
     if grants.is_empty() {
         return Ok(());
     }
-    grant::Entity::insert_many(grants.into_iter().map(|(session_id, app_id)| {
-        grant::Model { session_id, app_id }.into_active_model()
-    }))
+    grant::Entity::insert_many(
+        grants
+            .into_iter()
+            .map(|(session_id, app_id)| grant::Model { session_id, app_id }.into_active_model()),
+    )
     .on_conflict(
         OnConflict::columns([grant::Column::SessionId, grant::Column::AppId])
             .do_nothing()
