@@ -18,7 +18,10 @@ use crate::{
     receiver::Receiver,
 };
 
-both_modes!(a_call_and_its_webhook_are_one_linked_trace);
+both_modes!(
+    a_call_and_its_webhook_are_one_linked_trace,
+    an_sms_and_its_receipt_webhooks_share_its_trace
+);
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const CLIENT_SPAN: &str = "b7ad6b7169203331";
@@ -108,4 +111,51 @@ async fn a_call_and_its_webhook_are_one_linked_trace(mode: Mode) {
         at = Some(span.parent_span_id.to_string());
     }
     panic!("the webhook's parent {traceparent} is not within notify.deliver: {chain:?}");
+}
+
+/// Sends, receipts and inbound messages are written in batches by one task: the bus
+/// messages each records still carry the trace of the request or event that handed it in.
+async fn an_sms_and_its_receipt_webhooks_share_its_trace(mode: Mode) {
+    let exporter = InMemorySpanExporter::default();
+    parlay_kit::telemetry::init_with_exporter("off", "parlay-e2e", exporter.clone());
+    let suite = Suite::start(mode).await;
+    let app = suite.app("traced-sms", &[]).await;
+    let hook = Receiver::start().await;
+    let (sender, to) = (crate::harness::unique_tel(), crate::harness::unique_tel());
+    let mut body = crate::messaging::sms(&sender, &[to.as_str()], "traced");
+    body["outboundMessageRequest"]["receiptRequest"] = json!({"notifyURL": hook.url});
+    let sent = read(
+        app.http
+            .post(app.url(&crate::messaging::requests_path(&sender)))
+            .bearer_auth(&app.key)
+            .header("traceparent", format!("00-{TRACE_ID}-{CLIENT_SPAN}-01"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    let webhook = hook
+        .until("the DeliveredToTerminal webhook", 15, |r| {
+            r.body["deliveryInfoNotification"]["deliveryInfo"]["deliveryStatus"]
+                == "DeliveredToTerminal"
+        })
+        .await;
+    let traceparent = webhook.headers["traceparent"].to_str().unwrap().to_string();
+    assert!(traceparent.contains(TRACE_ID), "{traceparent}");
+    let spans = eventually("the trace's spans", 10, || async {
+        let names: HashSet<String> = exporter
+            .get_finished_spans()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.span_context.trace_id().to_string() == TRACE_ID)
+            .map(|s| s.name.to_string())
+            .collect();
+        names.contains("notify.deliver").then_some(names)
+    })
+    .await;
+    for hop in ["http_request", "messaging.net_event", "notify.deliver"] {
+        assert!(spans.contains(hop), "no {hop} span in the trace: {spans:?}");
+    }
 }

@@ -19,7 +19,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use parlay_kit::{
     Config,
-    batch::{Batcher, together_or_alone},
+    batch::{Batcher, Traced, together_or_alone},
     bus::Envelope,
     db::begin_write,
     inbox, outbox,
@@ -72,8 +72,6 @@ struct Job {
     what: What,
     /// With an event id, the change happens at most once for that event.
     event: Option<String>,
-    /// The caller's span: the bus messages the change records continue its trace.
-    span: tracing::Span,
 }
 
 enum What {
@@ -121,7 +119,7 @@ impl Core {
             config: config.clone(),
             deadlines,
         });
-        let writer = Batcher::start(BATCH, move |jobs: Vec<Job>| {
+        let writer = Batcher::start(BATCH, move |jobs: Vec<Traced<Job>>| {
             let writer = writer.clone();
             async move {
                 together_or_alone(jobs.len(), |some| writer.write(&jobs[some]))
@@ -200,7 +198,6 @@ impl Core {
         let job = Job {
             what,
             event: event.map(str::to_string),
-            span: tracing::Span::current(),
         };
         self.writer
             .submit(job)
@@ -239,7 +236,7 @@ struct Writes {
 impl Writer {
     /// Writes `jobs` in one transaction (again, from the start, when another writer saved one
     /// of their sessions first): one result per job, in their order.
-    async fn write(&self, jobs: &[Job]) -> Result<Vec<Result<Changed, CoreError>>, DbErr> {
+    async fn write(&self, jobs: &[Traced<Job>]) -> Result<Vec<Result<Changed, CoreError>>, DbErr> {
         for _ in 0..MAX_CONFLICT_RETRIES {
             if let Some(results) = self.try_write(jobs).await? {
                 return Ok(results);
@@ -254,7 +251,7 @@ impl Writer {
     /// None: a session was saved by another writer since it was loaded; nothing was written.
     async fn try_write(
         &self,
-        jobs: &[Job],
+        jobs: &[Traced<Job>],
     ) -> Result<Option<Vec<Result<Changed, CoreError>>>, DbErr> {
         let txn = begin_write(&self.db).await?;
         let events: Vec<&str> = jobs.iter().filter_map(|j| j.event.as_deref()).collect();
@@ -344,7 +341,7 @@ impl Writer {
     async fn apply(
         &self,
         txn: &DatabaseTransaction,
-        job: &Job,
+        job: &Traced<Job>,
         sessions: &mut BTreeMap<String, Entry>,
         writes: &mut Writes,
         now: DateTime<Utc>,
@@ -411,7 +408,7 @@ impl Writer {
     async fn render(
         &self,
         txn: &DatabaseTransaction,
-        job: &Job,
+        job: &Traced<Job>,
         row: &session::Model,
         session: &Session,
         fx: Vec<Effect>,
@@ -461,9 +458,8 @@ impl Writer {
                 _ => {}
             }
         }
-        let envelopes = job
-            .span
-            .in_scope(|| effects::envelopes(&self.config, row, session, fx, &subscribers, now));
+        let envelopes =
+            job.in_scope(|| effects::envelopes(&self.config, row, session, fx, &subscribers, now));
         if !envelopes.is_empty() {
             writes.outbox.push((session.id.clone(), envelopes));
         }

@@ -9,7 +9,29 @@ use std::{future::Future, ops::Range};
 
 use tokio::sync::{mpsc, oneshot};
 
-type Waiting<T, R> = (T, oneshot::Sender<R>);
+type Waiting<T, R> = (Traced<T>, oneshot::Sender<R>);
+
+/// An item as the writing task gets it: with the span of whoever handed it in, so that what
+/// the batch records for it (bus messages, with their `traceparent`) continues that trace.
+pub struct Traced<T> {
+    pub item: T,
+    pub span: tracing::Span,
+}
+
+impl<T> Traced<T> {
+    /// Runs `f` in the item's span (bus envelopes made inside it carry the item's trace).
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.span.in_scope(f)
+    }
+}
+
+impl<T> std::ops::Deref for Traced<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.item
+    }
+}
 
 /// Hands items to the writing task (cheap to clone). The task ends when the last handle is
 /// dropped, after writing what it was given.
@@ -35,7 +57,7 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     /// their order.
     pub fn start<F, Fut>(max: usize, mut write: F) -> Self
     where
-        F: FnMut(Vec<T>) -> Fut + Send + 'static,
+        F: FnMut(Vec<Traced<T>>) -> Fut + Send + 'static,
         Fut: Future<Output = Vec<R>> + Send,
     {
         let (queue, mut waiting) = mpsc::unbounded_channel::<Waiting<T, R>>();
@@ -54,9 +76,13 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
         Self { queue }
     }
 
-    /// Writes `item` with whatever else is waiting; its result.
+    /// Writes `item` with whatever else is waiting, in the current span; its result.
     pub async fn submit(&self, item: T) -> Result<R, Stopped> {
         let (reply, answer) = oneshot::channel();
+        let item = Traced {
+            item,
+            span: tracing::Span::current(),
+        };
         self.queue.send((item, reply)).map_err(|_| Stopped)?;
         answer.await.map_err(|_| Stopped)
     }
@@ -95,12 +121,12 @@ mod tests {
     async fn items_waiting_together_are_written_together_and_each_gets_its_answer() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let seen = sizes.clone();
-        let batcher = Batcher::start(4, move |items: Vec<u32>| {
+        let batcher = Batcher::start(4, move |items: Vec<Traced<u32>>| {
             seen.lock().unwrap().push(items.len());
             async move {
                 // Slow enough for the others to queue up behind the first batch.
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                items.into_iter().map(|i| i * 10).collect()
+                items.into_iter().map(|i| i.item * 10).collect()
             }
         });
         let answers = futures::future::join_all((0..10).map(|i| {

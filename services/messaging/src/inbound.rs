@@ -9,7 +9,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use parlay_kit::{
-    batch::{Batcher, together_or_alone},
+    batch::{Batcher, Traced, together_or_alone},
     db::begin_write,
     inbox, outbox,
 };
@@ -82,7 +82,7 @@ pub type Receiver = Batcher<InboundMessageEvent, Result<Outcome>>;
 
 /// Starts the task that stores the events handed to it.
 pub fn start(core: Arc<Core>) -> Receiver {
-    Batcher::start(BATCH, move |events: Vec<InboundMessageEvent>| {
+    Batcher::start(BATCH, move |events: Vec<Traced<InboundMessageEvent>>| {
         let core = core.clone();
         async move { together_or_alone(events.len(), |some| receive_all(&core, &events[some])).await }
     })
@@ -185,7 +185,7 @@ fn prepare<'a>(
 
 /// Stores `events` in one transaction and notifies their subscribers; one outcome each, in
 /// their order.
-async fn receive_all(core: &Core, events: &[InboundMessageEvent]) -> Result<Vec<Outcome>> {
+async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Result<Vec<Outcome>> {
     let now = Utc::now();
     let mut outcomes = vec![Outcome::Dropped; events.len()];
     let mut ready = Vec::with_capacity(events.len());
@@ -270,11 +270,13 @@ async fn receive_all(core: &Core, events: &[InboundMessageEvent]) -> Result<Vec<
         }
         let criteria_text = matched_text(r.row.text.as_deref(), r.row.subject.as_deref());
         let rendered = notifications::inbound_message(&api_root, &r.row, &r.attachments);
-        let these: Vec<_> = watching[registration]
-            .iter()
-            .filter(|s| domain::criteria_matches(s.criteria.as_deref(), criteria_text))
-            .filter_map(|s| notifications::inbound(&core.config, &rendered, s, now))
-            .collect();
+        let these: Vec<_> = events[*i].in_scope(|| {
+            watching[registration]
+                .iter()
+                .filter(|s| domain::criteria_matches(s.criteria.as_deref(), criteria_text))
+                .filter_map(|s| notifications::inbound(&core.config, &rendered, s, now))
+                .collect()
+        });
         outcomes[*i] = Outcome::Stored(these.len());
         notified += these.len();
         envelopes.push((r.row.id.clone(), these));

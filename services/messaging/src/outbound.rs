@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use parlay_kit::{
-    batch::{Batcher, together_or_alone},
+    batch::{Batcher, Traced, together_or_alone},
     config::MessagingConfig,
     db::begin_write,
     ids::new_id,
@@ -362,7 +362,7 @@ const SEND_BATCH: usize = 32;
 pub type Sends = Batcher<NewRequest, Result<()>>;
 
 pub fn sends(db: DatabaseConnection, waker: outbox::Waker) -> Sends {
-    Batcher::start(SEND_BATCH, move |items: Vec<NewRequest>| {
+    Batcher::start(SEND_BATCH, move |items: Vec<Traced<NewRequest>>| {
         let (db, waker) = (db.clone(), waker.clone());
         async move {
             // One request's clientCorrelator that raced another send fails the whole
@@ -378,7 +378,7 @@ pub fn sends(db: DatabaseConnection, waker: outbox::Waker) -> Sends {
     })
 }
 
-async fn insert(db: &DatabaseConnection, items: &[NewRequest]) -> Result<()> {
+async fn insert(db: &DatabaseConnection, items: &[Traced<NewRequest>]) -> Result<()> {
     let txn = begin_write(db).await?;
     request::Entity::insert_many(items.iter().map(|i| i.row.clone().into_active_model()))
         .exec_without_returning(&txn)
@@ -393,7 +393,9 @@ async fn insert(db: &DatabaseConnection, items: &[NewRequest]) -> Result<()> {
     let envelopes = items
         .iter()
         .map(|i| {
-            let envelope = wire::envelope(SUBJECT_SUBMIT, i.command.command_id.clone(), &i.command);
+            let envelope = i.in_scope(|| {
+                wire::envelope(SUBJECT_SUBMIT, i.command.command_id.clone(), &i.command)
+            });
             (i.row.id.clone(), vec![envelope])
         })
         .collect();

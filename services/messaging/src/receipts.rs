@@ -12,7 +12,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use chrono::Utc;
 use parlay_kit::{
-    batch::{Batcher, together_or_alone},
+    batch::{Batcher, Traced, together_or_alone},
     bus::Envelope,
     db::begin_write,
     inbox, outbox,
@@ -51,7 +51,7 @@ pub type Receipts = Batcher<DeliveryReceipt, Result<Outcome>>;
 
 /// Starts the task that applies the receipts handed to it.
 pub fn start(core: Arc<Core>) -> Receipts {
-    Batcher::start(BATCH, move |receipts: Vec<DeliveryReceipt>| {
+    Batcher::start(BATCH, move |receipts: Vec<Traced<DeliveryReceipt>>| {
         let core = core.clone();
         async move {
             let results =
@@ -74,14 +74,14 @@ pub fn start(core: Arc<Core>) -> Receipts {
 
 /// A receipt's change, applied: what its notification is made of.
 struct Change<'a> {
-    receipt: &'a DeliveryReceipt,
+    receipt: &'a Traced<DeliveryReceipt>,
     address: String,
     status: DeliveryStatus,
 }
 
 /// Applies `receipts` in one transaction (those for one address in their order); one
 /// outcome each, in their order.
-async fn apply_all(core: &Core, receipts: &[DeliveryReceipt]) -> Result<Vec<Outcome>> {
+async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<Vec<Outcome>> {
     let mut outcomes = vec![Outcome::Unknown; receipts.len()];
     // (position, status) of the receipts that report one.
     let stated: Vec<(usize, DeliveryStatus)> = receipts
@@ -228,14 +228,16 @@ async fn notifications_of(
         .iter()
         .filter_map(|c| {
             let owner = owners.get(&c.receipt.request_id)?;
-            let envelope = notifications::delivery(
-                &core.config,
-                owner,
-                &c.address,
-                c.status,
-                c.receipt.description.clone(),
-                now,
-            )?;
+            let envelope = c.receipt.in_scope(|| {
+                notifications::delivery(
+                    &core.config,
+                    owner,
+                    &c.address,
+                    c.status,
+                    c.receipt.description.clone(),
+                    now,
+                )
+            })?;
             Some((c.receipt.request_id.clone(), vec![envelope]))
         })
         .collect())
