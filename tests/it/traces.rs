@@ -11,11 +11,11 @@ use std::collections::HashSet;
 
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
-    harness::{Mode, Suite, both_modes, eventually, read},
-    receiver::Receiver,
+    harness::{App, Mode, Suite, both_modes, eventually, read},
+    receiver::{Received, Receiver},
 };
 
 both_modes!(
@@ -26,34 +26,30 @@ both_modes!(
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const CLIENT_SPAN: &str = "b7ad6b7169203331";
 
-async fn a_call_and_its_webhook_are_one_linked_trace(mode: Mode) {
-    let exporter = InMemorySpanExporter::default();
-    parlay_kit::telemetry::init_with_exporter("off", "parlay-e2e", exporter.clone());
-    let suite = Suite::start(mode).await;
-    let app = suite.app("traced", &[]).await;
-    let hook = Receiver::start().await;
-    let body = json!({"callSessionInformation": {
-        "participant": [{"participantAddress": crate::harness::unique_tel()}],
-        "callbackReference": {"notifyURL": hook.url}}});
+/// POSTs `body` to `path` as a client in trace [`TRACE_ID`] would; asserts 201.
+async fn created_in_trace(app: &App, path: &str, body: &Value) {
     let created = read(
         app.http
-            .post(app.url("/thirdpartycall/callSessions"))
+            .post(app.url(path))
             .bearer_auth(&app.key)
             .header("traceparent", format!("00-{TRACE_ID}-{CLIENT_SPAN}-01"))
-            .json(&body)
+            .json(body)
             .send()
             .await
             .unwrap(),
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
-    let webhook = hook
-        .until("the Answer webhook", 15, |r| r.call_event() == "Answer")
-        .await;
+}
+
+/// The `traceparent` of `webhook`, asserted to be of trace [`TRACE_ID`], and the spans of
+/// that trace once notify's delivery span ended (just after the webhook arrived).
+async fn delivered_in_trace(
+    webhook: &Received,
+    exporter: &InMemorySpanExporter,
+) -> (String, Vec<SpanData>) {
     let traceparent = webhook.headers["traceparent"].to_str().unwrap().to_string();
     assert!(traceparent.contains(TRACE_ID), "{traceparent}");
-
-    // notify's span ends once the delivery is recorded, just after the webhook arrived.
     let spans = eventually("notify's delivery span", 10, || async {
         let spans: Vec<SpanData> = exporter
             .get_finished_spans()
@@ -67,6 +63,23 @@ async fn a_call_and_its_webhook_are_one_linked_trace(mode: Mode) {
             .then_some(spans)
     })
     .await;
+    (traceparent, spans)
+}
+
+async fn a_call_and_its_webhook_are_one_linked_trace(mode: Mode) {
+    let exporter = InMemorySpanExporter::default();
+    parlay_kit::telemetry::init_with_exporter("off", "parlay-e2e", exporter.clone());
+    let suite = Suite::start(mode).await;
+    let app = suite.app("traced", &[]).await;
+    let hook = Receiver::start().await;
+    let body = json!({"callSessionInformation": {
+        "participant": [{"participantAddress": crate::harness::unique_tel()}],
+        "callbackReference": {"notifyURL": hook.url}}});
+    created_in_trace(&app, "/thirdpartycall/callSessions", &body).await;
+    let webhook = hook
+        .until("the Answer webhook", 15, |r| r.call_event() == "Answer")
+        .await;
+    let (traceparent, spans) = delivered_in_trace(&webhook, &exporter).await;
     let names: HashSet<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
     for hop in [
         "http_request",
@@ -124,38 +137,16 @@ async fn an_sms_and_its_receipt_webhooks_share_its_trace(mode: Mode) {
     let (sender, to) = (crate::harness::unique_tel(), crate::harness::unique_tel());
     let mut body = crate::messaging::sms(&sender, &[to.as_str()], "traced");
     body["outboundMessageRequest"]["receiptRequest"] = json!({"notifyURL": hook.url});
-    let sent = read(
-        app.http
-            .post(app.url(&crate::messaging::requests_path(&sender)))
-            .bearer_auth(&app.key)
-            .header("traceparent", format!("00-{TRACE_ID}-{CLIENT_SPAN}-01"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    created_in_trace(&app, &crate::messaging::requests_path(&sender), &body).await;
     let webhook = hook
         .until("the DeliveredToTerminal webhook", 15, |r| {
             r.body["deliveryInfoNotification"]["deliveryInfo"]["deliveryStatus"]
                 == "DeliveredToTerminal"
         })
         .await;
-    let traceparent = webhook.headers["traceparent"].to_str().unwrap().to_string();
-    assert!(traceparent.contains(TRACE_ID), "{traceparent}");
-    let spans = eventually("the trace's spans", 10, || async {
-        let names: HashSet<String> = exporter
-            .get_finished_spans()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|s| s.span_context.trace_id().to_string() == TRACE_ID)
-            .map(|s| s.name.to_string())
-            .collect();
-        names.contains("notify.deliver").then_some(names)
-    })
-    .await;
+    let (_, spans) = delivered_in_trace(&webhook, &exporter).await;
+    let names: HashSet<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
     for hop in ["http_request", "messaging.net_event", "notify.deliver"] {
-        assert!(spans.contains(hop), "no {hop} span in the trace: {spans:?}");
+        assert!(names.contains(hop), "no {hop} span in the trace: {names:?}");
     }
 }
