@@ -65,7 +65,7 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(max);
             while waiting.recv_many(&mut batch, max).await > 0 {
-                let (items, replies): (Vec<T>, Vec<_>) = batch.drain(..).unzip();
+                let (items, replies): (Vec<Traced<T>>, Vec<_>) = batch.drain(..).unzip();
                 let results = write(items).await;
                 debug_assert_eq!(results.len(), replies.len(), "one result per item");
                 for (reply, result) in replies.into_iter().zip(results) {
