@@ -3,7 +3,7 @@
 //! attempt by attempt cost a transaction of four statements each, and those queued on the
 //! database behind one another; under load the batches grow by themselves.
 
-use parlay_kit::batch::Batcher;
+use parlay_kit::batch::{Batcher, Traced};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::store::{self, Record};
@@ -18,8 +18,10 @@ pub struct Recorder(Batcher<Record, Result<bool, String>>);
 impl Recorder {
     /// Starts the recording task on `db`.
     pub fn start(db: DatabaseConnection) -> Recorder {
-        Recorder(Batcher::start(BATCH, move |records: Vec<Record>| {
+        Recorder(Batcher::start(BATCH, move |records: Vec<Traced<Record>>| {
             let db = db.clone();
+            // A record makes no bus message: its span is not needed.
+            let records: Vec<Record> = records.into_iter().map(|r| r.item).collect();
             async move {
                 match store::record_many(&db, &records).await {
                     Ok(changed) => changed.into_iter().map(Ok).collect(),
