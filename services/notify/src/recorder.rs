@@ -18,17 +18,20 @@ pub struct Recorder(Batcher<Record, Result<bool, String>>);
 impl Recorder {
     /// Starts the recording task on `db`.
     pub fn start(db: DatabaseConnection) -> Recorder {
-        Recorder(Batcher::start(BATCH, move |records: Vec<Traced<Record>>| {
-            let db = db.clone();
-            // A record makes no bus message: its span is not needed.
-            let records: Vec<Record> = records.into_iter().map(|r| r.item).collect();
-            async move {
-                match store::record_many(&db, &records).await {
-                    Ok(changed) => changed.into_iter().map(Ok).collect(),
-                    Err(e) => vec![Err(e.to_string()); records.len()],
+        Recorder(Batcher::start(
+            BATCH,
+            move |records: Vec<Traced<Record>>| {
+                let db = db.clone();
+                // A record makes no bus message: its span is not needed.
+                let records: Vec<Record> = records.into_iter().map(|r| r.item).collect();
+                async move {
+                    match store::record_many(&db, &records).await {
+                        Ok(changed) => changed.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e.to_string()); records.len()],
+                    }
                 }
-            }
-        }))
+            },
+        ))
     }
 
     /// Records `record` with the others waiting; whether its job changed.
