@@ -82,8 +82,8 @@ enum What {
         change: Box<ChangeFn>,
     },
     Create {
-        row: session::Model,
-        session: Session,
+        row: Box<session::Model>,
+        session: Box<Session>,
         start: Box<StartFn>,
     },
 }
@@ -179,8 +179,8 @@ impl Core {
     ) -> Result<Option<Stored>, DbErr> {
         let created = self.submit(
             What::Create {
-                row,
-                session,
+                row: Box::new(row),
+                session: Box::new(session),
                 start: Box::new(start),
             },
             event,
@@ -352,9 +352,9 @@ impl Writer {
                 session,
                 start,
             } => {
-                let mut session = session.clone();
+                let mut session = Session::clone(session);
                 let fx = start(&mut session);
-                let row = store::refreshed(row.clone(), &session, 0);
+                let row = store::refreshed(session::Model::clone(row), &session, 0);
                 self.render(txn, job, &row, &session, fx, writes, now)
                     .await?;
                 if session.pending().is_some() {
