@@ -36,10 +36,7 @@ pub async fn load<C: ConnectionTrait>(
     };
     if let Some(app) = app
         && row.app_id != app
-        && grant::Entity::find_by_id((id.to_string(), app.to_string()))
-            .one(db)
-            .await?
-            .is_none()
+        && !granted(db, id, app).await?
     {
         return Ok(None);
     }
