@@ -153,30 +153,23 @@ impl Dispatcher {
             return Ok(());
         }
         let now = store::now();
-        if pool == Pool::Ordinary {
-            // Every free slot in one statement: claiming row by row put one write per job
-            // on the dispatcher's own path, each waiting behind the attempts' writes.
-            let lease_until = store::after(now, self.config.lease_secs);
-            for job in store::claim_due(&self.db, now, free as u64, lease_until).await? {
-                let this = Arc::clone(self);
-                tasks.spawn(async move { this.attempt(job, lease_until).await });
-            }
-            return Ok(());
-        }
-        for job in store::due(&self.db, now, free as u64, pool).await? {
-            if shutdown.is_cancelled() {
-                break;
-            }
+        // Every free slot in one statement: claiming row by row put one write per job on
+        // the dispatcher's own path, each waiting behind the attempts' writes.
+        let lease = self.config.lease_secs;
+        let (jobs, lease_until) = store::claim_due(&self.db, now, free as u64, pool, |jobs| {
+            let lease_until = store::after(now, lease);
             // A question is held until its deadline has passed (it may wait longer than a
-            // lease for the application's answer), plus a margin to record it.
-            let lease_until = store::after(now, self.config.lease_secs).max(
-                job.reply_deadline
-                    .map_or(now, |deadline| store::after(deadline, QUESTION_MARGIN_SECS)),
-            );
-            if store::claim(&self.db, &job, now, lease_until).await? {
-                let this = Arc::clone(self);
-                tasks.spawn(async move { this.attempt(job, lease_until).await });
-            }
+            // lease for the application's answer), plus a margin to record it: the latest
+            // deadline of those claimed together.
+            jobs.iter()
+                .filter_map(|job| job.reply_deadline)
+                .map(|deadline| store::after(deadline, QUESTION_MARGIN_SECS))
+                .fold(lease_until, DateTime::max)
+        })
+        .await?;
+        for job in jobs {
+            let this = Arc::clone(self);
+            tasks.spawn(async move { this.attempt(job, lease_until).await });
         }
         Ok(())
     }

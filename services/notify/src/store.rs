@@ -130,48 +130,31 @@ pub async fn due(
         .await
 }
 
-/// Leases `job` until `lease_until` if it is still claimable and unchanged since it was
-/// read; true when this caller got it (another replica may have been faster).
-pub async fn claim(
-    db: &DatabaseConnection,
-    job: &job::Model,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let result = job::Entity::update_many()
-        .col_expr(Column::LeaseUntil, Expr::value(lease_until))
-        .filter(Column::JobId.eq(job.job_id.as_str()))
-        .filter(Column::Attempts.eq(job.attempts))
-        .filter(claimable(now))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
-}
-
-/// Leases up to `limit` claimable ordinary jobs until `lease_until` in one statement and
-/// returns them as leased (the rows as they are now, not as first read). A job another
-/// replica leased in between is not claimable any more, so the update skips it.
+/// Leases up to `limit` claimable jobs of `pool` in one statement and returns them as
+/// leased (the rows as they are now, not as first read), with the lease: `lease_for` sets it
+/// from the jobs read. A job another replica leased in between is not claimable any more, so
+/// the update skips it.
 pub async fn claim_due(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     limit: u64,
-    lease_until: DateTime<Utc>,
-) -> Result<Vec<job::Model>, DbErr> {
-    let ids: Vec<String> = due(db, now, limit, Pool::Ordinary)
-        .await?
-        .into_iter()
-        .map(|j| j.job_id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    pool: Pool,
+    lease_for: impl FnOnce(&[job::Model]) -> DateTime<Utc>,
+) -> Result<(Vec<job::Model>, DateTime<Utc>), DbErr> {
+    let due = due(db, now, limit, pool).await?;
+    let lease_until = lease_for(&due);
+    if due.is_empty() {
+        return Ok((Vec::new(), lease_until));
     }
-    job::Entity::update_many()
+    let ids: Vec<String> = due.into_iter().map(|j| j.job_id).collect();
+    let leased = job::Entity::update_many()
         .col_expr(Column::LeaseUntil, Expr::value(lease_until))
         .filter(Column::JobId.is_in(ids))
         .filter(claimable(now))
-        .filter(Pool::Ordinary.condition())
+        .filter(pool.condition())
         .exec_with_returning(db)
-        .await
+        .await?;
+    Ok((leased, lease_until))
 }
 
 /// How many jobs are still to be delivered (pending, leased or not).

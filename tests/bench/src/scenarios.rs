@@ -674,15 +674,28 @@ pub async fn h5(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             let live = sessions.len() - live_before;
             run.insert("live_sessions".into(), live as f64);
             run.insert("mib_per_10k".into(), (after.rss_mib - before.rss_mib) * 10_000.0 / live.max(1) as f64);
-            // The network answered: a sample of sessions, every participant Connected.
-            let mut connected = 0;
+            // The network answered: a sample of sessions, each read until every participant
+            // is Connected (bounded: the sessions of a step not held may still be queued at
+            // the network when the load ends).
+            let (mut connected, waited) = (0, Instant::now());
+            let deadline = waited + Duration::from_secs(ctx.pick(60, 10));
             let sample: Vec<&String> = sessions.iter().step_by((sessions.len() / 50).max(1)).collect();
             for url in &sample {
-                let v: Value = http.get(url.as_str()).bearer_auth(&suite.key).send().await?.json().await?;
-                let all = v["callSessionInformation"]["participant"].as_array().is_some_and(|p| p.iter().all(|p| p["participantStatus"] == "CallParticipantConnected"));
-                connected += usize::from(all);
+                loop {
+                    let v: Value = http.get(url.as_str()).bearer_auth(&suite.key).send().await?.json().await?;
+                    let all = v["callSessionInformation"]["participant"].as_array().is_some_and(|p| p.iter().all(|p| p["participantStatus"] == "CallParticipantConnected"));
+                    if all {
+                        connected += 1;
+                        break;
+                    }
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
             run.insert("sampled_connected_pct".into(), 100.0 * connected as f64 / sample.len().max(1) as f64);
+            run.insert("answers_settled_ms".into(), waited.elapsed().as_secs_f64() * 1000.0);
             anyhow::Ok(run)
         }
         .await;
