@@ -318,7 +318,7 @@ impl Default for NotifyConfig {
             max_backoff_ms: 60_000,
             attempt_timeout_ms: 5_000,
             lease_secs: 30,
-            concurrency: 64,
+            concurrency: 256,
             send_traceparent: true,
             retention_secs: 7 * 24 * 3600,
         }

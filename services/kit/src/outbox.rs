@@ -109,7 +109,7 @@ pub struct Relay {
 /// Rows read at once.
 const BATCH: u64 = 512;
 /// Publishes awaiting the bus's acknowledgement at once (one per key).
-const IN_FLIGHT: usize = 64;
+const IN_FLIGHT: usize = 256;
 /// Rows read and not yet published: past this the relay stops reading until they drain.
 const MAX_QUEUED: usize = 4 * BATCH as usize;
 /// Acknowledged rows wait at most this long to be deleted together (or until 64 gathered).
