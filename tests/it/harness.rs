@@ -8,7 +8,6 @@ use parlay::{Served, Service};
 use parlay_kit::Config;
 use rand::Rng;
 use reqwest::{Method, StatusCode};
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -119,15 +118,9 @@ pub fn test_config() -> Config {
 
 /// Creates a fresh PostgreSQL database and returns its URL.
 pub async fn pg_database(name: &str) -> String {
-    let admin = parlay_kit::db::connect(&format!("{}/postgres", pg_base()))
+    parlay_kit::db::create_postgres_database(&pg_base(), name)
         .await
-        .unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.close().await.ok();
-    format!("{}/{name}", pg_base())
+        .unwrap()
 }
 
 pub struct Suite {

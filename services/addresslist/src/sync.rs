@@ -128,8 +128,7 @@ pub async fn run(syncer: std::sync::Arc<Syncer>, shutdown: CancellationToken) {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, TransactionTrait};
-    use sea_orm_migration::MigratorTrait;
+    use sea_orm::{ActiveValue::Set, ConnectionTrait, TransactionTrait};
 
     use super::*;
 
@@ -157,22 +156,13 @@ mod tests {
     /// read and handed over. It must still reach presence, at the next flush.
     #[tokio::test]
     async fn a_change_committed_during_a_hand_over_is_handed_over_next() {
-        let name = format!("parlay_t_sync_{}", std::process::id());
-        let admin = Database::connect(format!("{}/postgres", postgres_base()))
+        let (server, name) = (postgres_base(), parlay_kit::ids::new_id("parlay_t_sync"));
+        let url = parlay_kit::db::create_postgres_database(&server, &name)
             .await
             .expect("PostgreSQL (PARLAY_TEST_POSTGRES) is reachable");
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+        let db = parlay_kit::db::connect_and_migrate::<crate::Migrator>(&url)
             .await
             .unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let db = Database::connect(format!("{}/{name}", postgres_base()))
-            .await
-            .unwrap();
-        crate::Migrator::up(&db, None).await.unwrap();
 
         // `early` takes the lower seq and commits only while `late`'s batch is with presence.
         let early = db.begin().await.unwrap();
@@ -204,8 +194,7 @@ mod tests {
         assert!(change::Entity::find().all(&db).await.unwrap().is_empty());
 
         db.close().await.unwrap();
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+        parlay_kit::db::drop_postgres_database(&server, &name)
             .await
             .unwrap();
     }

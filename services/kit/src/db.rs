@@ -103,6 +103,30 @@ pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<Database
     Ok(db)
 }
 
+/// Creates the database `name` on the PostgreSQL server `server` (a URL without a database,
+/// `postgres://user@host:port`) and returns its URL. The tests and the benchmark harness
+/// each work in a database of their own.
+pub async fn create_postgres_database(server: &str, name: &str) -> Result<String, DbErr> {
+    let admin = connect(&format!("{server}/postgres")).await?;
+    let created = admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await;
+    admin.close().await.ok();
+    created?;
+    Ok(format!("{server}/{name}"))
+}
+
+/// Drops the database `name` on `server` if it exists, with any connections still open to
+/// it (a test that failed may have left some).
+pub async fn drop_postgres_database(server: &str, name: &str) -> Result<(), DbErr> {
+    let admin = connect(&format!("{server}/postgres")).await?;
+    let dropped = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+    admin.close().await.ok();
+    dropped.map(|_| ())
+}
+
 /// Readiness: the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())

@@ -271,14 +271,9 @@ pub async fn p4(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
     let dir = std::env::temp_dir().join(format!("parlay-bench-p4-{}", std::process::id()));
     let sqlite = parlay_kit::db::connect(&parlay_kit::db::sqlite_url(&dir, "p4")).await?;
     let pg_name = format!("parlay_benchp4_{}", std::process::id());
-    let admin = parlay_kit::db::connect(&format!("{}/postgres", pg_base())).await?;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {pg_name}"))
-        .await?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {pg_name}"))
-        .await?;
-    let pg = parlay_kit::db::connect(&format!("{}/{pg_name}", pg_base())).await;
+    parlay_kit::db::drop_postgres_database(&pg_base(), &pg_name).await?;
+    let url = parlay_kit::db::create_postgres_database(&pg_base(), &pg_name).await?;
+    let pg = parlay_kit::db::connect(&url).await;
     let result = async {
         let pg = pg?;
         let mut runs: Vec<Run> = (0..ctx.runs).map(|_| Run::new()).collect();
@@ -330,10 +325,7 @@ pub async fn p4(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
     }
     .await;
     sqlite.close().await.ok();
-    let _ = admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
-        .await;
-    admin.close().await.ok();
+    let _ = parlay_kit::db::drop_postgres_database(&pg_base(), &pg_name).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

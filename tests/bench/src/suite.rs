@@ -11,7 +11,6 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use sea_orm::ConnectionTrait;
 
 use crate::sys;
 
@@ -159,7 +158,6 @@ impl Suite {
     }
 
     async fn start_distributed(&mut self, options: &Options, ns: &str) -> anyhow::Result<()> {
-        let admin_db = parlay_kit::db::connect(&format!("{}/postgres", pg_base())).await?;
         let mut urls = std::collections::HashMap::new();
         for service in [
             "call",
@@ -170,11 +168,8 @@ impl Suite {
             "gateway",
         ] {
             let name = format!("parlay_{ns}_{service}");
-            admin_db
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await?;
+            let url = parlay_kit::db::create_postgres_database(&pg_base(), &name).await?;
             self.databases.push(name.clone());
-            let url = format!("{}/{name}", pg_base());
             let status = self
                 .command(options)
                 .env("PARLAY_DATABASE_URL", &url)
@@ -185,7 +180,6 @@ impl Suite {
             }
             urls.insert(service, url);
         }
-        admin_db.close().await.ok();
         self.create_app(options, &[("PARLAY_DATABASE_URL", urls["gateway"].clone())])?;
 
         let http = free_port()?;
@@ -283,15 +277,8 @@ impl Suite {
             let _ = child.wait();
         }
         self.processes.clear();
-        if !self.databases.is_empty()
-            && let Ok(admin) = parlay_kit::db::connect(&format!("{}/postgres", pg_base())).await
-        {
-            for db in self.databases.drain(..) {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                    .await;
-            }
-            admin.close().await.ok();
+        for db in self.databases.drain(..) {
+            let _ = parlay_kit::db::drop_postgres_database(&pg_base(), &db).await;
         }
         if std::env::var_os("PARLAY_BENCH_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&self.dir);

@@ -29,7 +29,7 @@ use parlay_proto::{
     notify::v1::NotificationJob,
 };
 use prost::Message;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -106,15 +106,10 @@ impl Harness {
             Backend::Postgres => {
                 let base = pg_base().expect("PostgreSQL tests are off");
                 let name = format!("parlay_t_{}", new_id(""));
-                let admin = parlay_kit::db::connect(&format!("{base}/postgres"))
+                let url = parlay_kit::db::create_postgres_database(&base, &name)
                     .await
                     .expect("PostgreSQL must be reachable (or set PARLAY_TEST_PG=off)");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                admin.close().await.ok();
-                (format!("{base}/{name}"), Some(name))
+                (url, Some(name))
             }
         };
         let db = parlay_kit::db::connect_and_migrate::<parlay_messaging::Migrator>(&url)
@@ -238,14 +233,9 @@ impl Harness {
         self.db.close().await.ok();
         let _ = std::fs::remove_dir_all(&self.dir);
         if let (Some(name), Some(base)) = (&self.pg_database, pg_base()) {
-            let admin = parlay_kit::db::connect(&format!("{base}/postgres"))
+            parlay_kit::db::drop_postgres_database(&base, name)
                 .await
                 .unwrap();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .unwrap();
-            admin.close().await.ok();
         }
     }
 }

@@ -16,10 +16,7 @@ use parlay_notify::{
 };
 use parlay_proto::notify::v1::{NotificationJob, NotificationReply, ReplyTo};
 use prost::Message;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -59,16 +56,11 @@ impl TestDb {
                 }
             }
             Backend::Postgres => {
-                let admin = Database::connect(format!("{}/postgres", postgres_base()))
+                let url = parlay_kit::db::create_postgres_database(&postgres_base(), &name)
                     .await
                     .expect("PostgreSQL must be reachable (set PARLAY_TEST_POSTGRES)");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
                 Self {
-                    url: format!("{}/{name}", postgres_base()),
+                    url,
                     sqlite_file: None,
                     pg_name: Some(name),
                 }
@@ -91,14 +83,9 @@ impl TestDb {
             }
         }
         if let Some(name) = &self.pg_name {
-            let admin = Database::connect(format!("{}/postgres", postgres_base()))
+            parlay_kit::db::drop_postgres_database(&postgres_base(), name)
                 .await
                 .unwrap();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .unwrap();
-            let _ = admin.close().await;
         }
     }
 }
