@@ -82,6 +82,7 @@ impl Meter {
         run.insert("cpu_s".into(), cpu);
         run.insert("cpu_s_per_1k".into(), cpu * 1000.0 / ops.max(1) as f64);
         run.insert("peak_rss_mib".into(), after.peak_rss_mib);
+        run.insert("end_anon_mib".into(), after.anon_mib);
     }
 }
 
@@ -674,6 +675,7 @@ pub async fn h5(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             let live = sessions.len() - live_before;
             run.insert("live_sessions".into(), live as f64);
             run.insert("mib_per_10k".into(), (after.rss_mib - before.rss_mib) * 10_000.0 / live.max(1) as f64);
+            run.insert("anon_mib_per_10k".into(), (after.anon_mib - before.anon_mib) * 10_000.0 / live.max(1) as f64);
             // The network answered: a sample of sessions, each read until every participant
             // is Connected (bounded: the sessions of a step not held may still be queued at
             // the network when the load ends).

@@ -12,6 +12,9 @@ pub struct Usage {
     /// Sum of each process's peak resident set since its start or the last
     /// [`reset_peaks`] (MiB): an upper bound of the set's peak.
     pub peak_rss_mib: f64,
+    /// Sum of the anonymous part of the resident sets (MiB): heap and stacks, without the
+    /// mapped files (SQLite's memory map of its database files counts in the resident set).
+    pub anon_mib: f64,
 }
 
 fn ticks_per_sec() -> f64 {
@@ -47,6 +50,7 @@ fn of(pid: u32) -> Option<Usage> {
         cpu_secs: ticks / ticks_per_sec(),
         rss_mib: kib("VmRSS:") / 1024.0,
         peak_rss_mib: kib("VmHWM:") / 1024.0,
+        anon_mib: kib("RssAnon:") / 1024.0,
     })
 }
 
@@ -58,6 +62,7 @@ pub fn usage(pids: &[u32]) -> Usage {
             cpu_secs: a.cpu_secs + u.cpu_secs,
             rss_mib: a.rss_mib + u.rss_mib,
             peak_rss_mib: a.peak_rss_mib + u.peak_rss_mib,
+            anon_mib: a.anon_mib + u.anon_mib,
         })
 }
 
