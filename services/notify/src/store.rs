@@ -106,7 +106,7 @@ fn first_of_its_order() -> Condition {
 
 /// Up to `limit` claimable jobs of `pool`: the earliest deadline first for questions, the
 /// longest due first for the others, each the first pending of its resource.
-pub async fn due(
+async fn due(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     limit: u64,
