@@ -49,7 +49,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false)
+        // Every statement is logged (at debug, target `sqlx::query`) only when that is asked
+        // for, as with `RUST_LOG=info,sqlx::query=debug`: which statements an operation runs.
+        .sqlx_logging(tracing::enabled!(target: "sqlx::query", tracing::Level::DEBUG))
+        .sqlx_logging_level(log::LevelFilter::Debug)
         // Per-connection settings: every pooled connection gets them.
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)

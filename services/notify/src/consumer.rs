@@ -14,10 +14,13 @@ use parlay_kit::bus::Delivery;
 use parlay_proto::notify::v1::NotificationJob;
 use prost::Message;
 use sea_orm::DatabaseConnection;
-use tokio::sync::Notify as Wake;
 use tokio_util::sync::CancellationToken;
 
-use crate::{convert, store};
+use crate::{
+    convert,
+    dispatcher::Wake,
+    store::{self, Pool},
+};
 
 /// Deliveries stored per statement, at most.
 const CHUNK: usize = 256;
@@ -31,7 +34,7 @@ pub struct Consumer {
     pub db: DatabaseConnection,
     /// How long a job without `expires_at` lives.
     pub max_age: Duration,
-    /// Signalled after each new job is stored.
+    /// Told which pools got new jobs, after each store.
     pub wake: Arc<Wake>,
 }
 
@@ -82,10 +85,17 @@ impl Consumer {
         if rows.is_empty() {
             return;
         }
+        let questions = rows.iter().any(|r| r.reply_deadline.is_some());
+        let ordinary = rows.iter().any(|r| r.reply_deadline.is_none());
         match store::insert_jobs(&self.db, rows).await {
             Ok(new) => {
                 if new > 0 {
-                    self.wake.notify_one();
+                    if questions {
+                        self.wake.stored(Pool::Asking);
+                    }
+                    if ordinary {
+                        self.wake.stored(Pool::Ordinary);
+                    }
                 }
                 futures::future::join_all(taken.into_iter().map(Delivery::ack)).await;
             }

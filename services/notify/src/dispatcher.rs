@@ -1,19 +1,27 @@
 //! The dispatcher: claims due jobs with a lease, so replicas sharing a database never make
 //! the same attempt at once, runs at most `concurrency` attempts at a time, records each
-//! attempt and schedules the next. Woken by the consumer when a job arrives; otherwise it
-//! sleeps until the next job falls due (at most [`MAX_IDLE`], which also bounds how late a
-//! lease left by a crashed replica is noticed).
+//! attempt and schedules the next. Woken by the consumer when jobs arrive (told which pool
+//! they are for) and by each attempt that ends (for its own pool); otherwise it sleeps until
+//! the next job falls due (at most [`MAX_IDLE`], which also bounds how late a lease left by a
+//! crashed replica is noticed). Each wake claims only for the pools it concerns: a look is a
+//! statement or two on notify's one connection.
 //!
 //! Jobs that ask a question (see [`crate::ask`]) have their own slots, up to
 //! [`ASKING_CONCURRENCY`], and are claimed first, earliest deadline first: a call waits on
 //! them, so they never queue behind ordinary deliveries.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use parlay_kit::{bus::SharedBus, config::NotifyConfig};
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::{sync::Notify as Wake, task::JoinSet};
+use tokio::{sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -39,6 +47,54 @@ const COUNT_PENDING_EVERY: Duration = Duration::from_secs(5);
 /// application that hangs within the file descriptors of one process.
 pub const ASKING_CONCURRENCY: usize = 512;
 
+/// Tells the dispatcher that jobs were stored, and for which pools, so that it claims
+/// only for those.
+#[derive(Debug, Default)]
+pub struct Wake {
+    notify: Notify,
+    asking: AtomicBool,
+    ordinary: AtomicBool,
+}
+
+impl Wake {
+    /// New jobs of `pool` were committed.
+    pub fn stored(&self, pool: Pool) {
+        let flag = match pool {
+            Pool::Asking => &self.asking,
+            Pool::Ordinary => &self.ordinary,
+        };
+        flag.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    /// Waits for jobs to be stored; the pools that got some since the last time.
+    async fn stored_in(&self) -> Look {
+        self.notify.notified().await;
+        Look {
+            asking: self.asking.swap(false, Ordering::AcqRel),
+            ordinary: self.ordinary.swap(false, Ordering::AcqRel),
+        }
+    }
+}
+
+/// The pools the dispatcher claims jobs for at its next look at the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Look {
+    asking: bool,
+    ordinary: bool,
+}
+
+impl Look {
+    const BOTH: Look = Look {
+        asking: true,
+        ordinary: true,
+    };
+
+    fn any(self) -> bool {
+        self.asking || self.ordinary
+    }
+}
+
 /// Shared by the dispatcher and its attempt tasks.
 pub struct Dispatcher {
     /// notify's database.
@@ -49,7 +105,7 @@ pub struct Dispatcher {
     pub sender: Sender,
     /// notify's settings.
     pub config: NotifyConfig,
-    /// Signalled when a new job was stored.
+    /// Signalled when new jobs were stored.
     pub wake: Arc<Wake>,
     /// Where the answers to questions are published.
     pub bus: SharedBus,
@@ -64,6 +120,9 @@ impl Dispatcher {
         let mut asking = JoinSet::new();
         let mut error_wait = Duration::from_millis(100);
         let mut counted: Option<tokio::time::Instant> = None;
+        // Which pools to claim for now, and when to look at the table at the latest.
+        let mut look = Look::BOTH;
+        let mut next_look = tokio::time::Instant::now();
         while !shutdown.is_cancelled() {
             if counted.is_none_or(|at| at.elapsed() >= COUNT_PENDING_EVERY) {
                 counted = Some(tokio::time::Instant::now());
@@ -72,31 +131,47 @@ impl Dispatcher {
                     Err(e) => tracing::warn!(error = %e, "could not count pending notifications"),
                 }
             }
-            let wait = match this.fill(&mut inflight, &mut asking, &shutdown).await {
-                Ok(wait) => {
-                    error_wait = Duration::from_millis(100);
-                    wait
+            if look.any() {
+                let wait = match this.fill(look, &mut inflight, &mut asking, &shutdown).await {
+                    Ok(wait) => {
+                        error_wait = Duration::from_millis(100);
+                        wait
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "notify dispatcher could not read its jobs");
+                        error_wait = (error_wait * 2).min(Duration::from_secs(5));
+                        error_wait
+                    }
+                };
+                next_look = tokio::time::Instant::now() + wait;
+            }
+            // An attempt that ends makes only jobs of its own pool claimable: an ordinary
+            // delivery may let the next of its order key go, or free a slot of a full pool.
+            // A question makes no other job due (questions are not ordered and get one
+            // attempt), so its pool is looked at again only if it was full.
+            let asking_full = asking.len() >= ASKING_CONCURRENCY;
+            look = tokio::select! {
+                _ = shutdown.cancelled() => Look::BOTH,
+                look = this.wake.stored_in() => look,
+                _ = tokio::time::sleep_until(next_look) => Look::BOTH,
+                Some(done) = inflight.join_next(), if !inflight.is_empty() => {
+                    log_panic(done);
+                    Look { asking: false, ordinary: true }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "notify dispatcher could not read its jobs");
-                    error_wait = (error_wait * 2).min(Duration::from_secs(5));
-                    error_wait
+                Some(done) = asking.join_next(), if !asking.is_empty() => {
+                    log_panic(done);
+                    Look { asking: asking_full, ordinary: false }
                 }
             };
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = this.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                Some(done) = inflight.join_next(), if !inflight.is_empty() => log_panic(done),
-                Some(done) = asking.join_next(), if !asking.is_empty() => log_panic(done),
-            }
             // Every attempt that ended meanwhile frees its slot now, so the next fill
             // claims them together.
             while let Some(done) = inflight.try_join_next() {
                 log_panic(done);
+                look.ordinary = true;
             }
             while let Some(done) = asking.try_join_next() {
                 log_panic(done);
+                look.asking |= asking_full;
             }
         }
         while let Some(done) = inflight.join_next().await {
@@ -107,18 +182,23 @@ impl Dispatcher {
         }
     }
 
-    /// Claims due jobs into the free slots, questions first; returns how long to sleep
-    /// unless woken.
+    /// Claims due jobs of the pools `look` names into their free slots, questions first;
+    /// returns how long to sleep unless woken.
     async fn fill(
         self: &Arc<Self>,
+        look: Look,
         inflight: &mut JoinSet<()>,
         asking: &mut JoinSet<()>,
         shutdown: &CancellationToken,
     ) -> Result<Duration, DbErr> {
-        self.claim_into(Pool::Asking, asking, ASKING_CONCURRENCY, shutdown)
-            .await?;
-        self.claim_into(Pool::Ordinary, inflight, self.config.concurrency, shutdown)
-            .await?;
+        if look.asking {
+            self.claim_into(Pool::Asking, asking, ASKING_CONCURRENCY, shutdown)
+                .await?;
+        }
+        if look.ordinary {
+            self.claim_into(Pool::Ordinary, inflight, self.config.concurrency, shutdown)
+                .await?;
+        }
         if shutdown.is_cancelled() {
             return Ok(Duration::ZERO);
         }
@@ -271,5 +351,31 @@ fn log_panic(done: Result<(), tokio::task::JoinError>) {
         && e.is_panic()
     {
         tracing::error!(error = %e, "a notification attempt panicked; retried after its lease");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wake_names_the_pools_that_got_jobs_since_the_one_before() {
+        let wake = Wake::default();
+        assert_eq!(wake.stored_in().now_or_never(), None, "nothing stored yet");
+
+        wake.stored(Pool::Asking);
+        let only_questions = Look {
+            asking: true,
+            ordinary: false,
+        };
+        assert_eq!(wake.stored_in().now_or_never(), Some(only_questions));
+
+        wake.stored(Pool::Ordinary);
+        wake.stored(Pool::Asking);
+        assert_eq!(wake.stored_in().now_or_never(), Some(Look::BOTH));
+        // Both were taken by that one wake: no second one is pending.
+        assert_eq!(wake.stored_in().now_or_never(), None);
     }
 }

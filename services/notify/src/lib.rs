@@ -111,7 +111,7 @@ impl Notify {
             })
             .await
             .context("subscribing to notification jobs")?;
-        let wake = Arc::new(tokio::sync::Notify::new());
+        let wake = Arc::new(dispatcher::Wake::default());
         let consumer = consumer::Consumer {
             db: db.clone(),
             max_age: Duration::from_secs(settings.max_age_secs),
