@@ -85,6 +85,8 @@ enum What {
         row: Box<session::Model>,
         session: Box<Session>,
         start: Box<StartFn>,
+        /// Call-event subscribers the creator already looked up (see [`Seen`]).
+        seen: Option<Seen>,
     },
 }
 
@@ -163,18 +165,19 @@ impl Core {
     /// Stores a new session and starts it.
     pub async fn create(&self, row: session::Model, session: Session) -> Result<Stored, DbErr> {
         // Without an event id there is no redelivery to skip, so this is always Some.
-        self.create_with(row, session, None, |s| s.start(Utc::now()))
+        self.create_with(row, session, None, None, |s| s.start(Utc::now()))
             .await?
             .ok_or_else(|| DbErr::Custom("session creation skipped".into()))
     }
 
     /// Stores a new session and runs `start` on it; with `event`, at most once for that
-    /// event id (None: a redelivery).
+    /// event id (None: a redelivery). `seen`: call-event subscribers already looked up.
     pub async fn create_with(
         &self,
         row: session::Model,
         session: Session,
         event: Option<&str>,
+        seen: Option<Seen>,
         start: impl Fn(&mut Session) -> Vec<Effect> + Send + Sync + 'static,
     ) -> Result<Option<Stored>, DbErr> {
         let created = self.submit(
@@ -182,6 +185,7 @@ impl Core {
                 row: Box::new(row),
                 session: Box::new(session),
                 start: Box::new(start),
+                seen,
             },
             event,
         );
@@ -204,6 +208,18 @@ impl Core {
             .await
             .unwrap_or(Err(CoreError::Stopped))
     }
+}
+
+/// The call-event subscriptions watching a call for `event`, found by whoever creates its
+/// session in the same statement as its call-direction subscription (a network call
+/// attempt), so that the session's first notification needs no second look. Read just
+/// before the write, as the call-direction subscription is.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub calling: String,
+    pub called: String,
+    pub event: Event,
+    pub subscribers: Vec<subscription::Model>,
 }
 
 /// The writing task's state.
@@ -351,7 +367,15 @@ impl Writer {
                 row,
                 session,
                 start,
+                seen,
             } => {
+                if let Some(seen) = seen {
+                    let key = (seen.calling.clone(), seen.called.clone(), seen.event);
+                    writes
+                        .matching
+                        .entry(key)
+                        .or_insert_with(|| seen.subscribers.clone());
+                }
                 let mut session = Session::clone(session);
                 let fx = start(&mut session);
                 let row = store::refreshed(session::Model::clone(row), &session, 0);

@@ -8,7 +8,7 @@ use parlay_model::Address;
 use parlay_proto::net::v1::CallAttempt;
 
 use crate::{
-    core::{Core, CoreError},
+    core::{Core, CoreError, Seen},
     domain::{Ask, Event, Participant, Session},
     store::entities::{session, subscription},
     subscriptions::{self, Kind},
@@ -60,14 +60,26 @@ pub async fn on_attempt(core: &Core, attempt: CallAttempt) -> Result<(), CoreErr
     };
     let now = Utc::now();
     let at = attempt.occurred_at.as_ref().map_or(now, wire::time);
-    let ask = direction_for(
-        core,
+    // One look for both: the call-direction subscription that decides the call, and the
+    // call-event subscriptions its first notification (the called number) goes to.
+    let (direction, subscribers): (Vec<_>, Vec<_>) = subscriptions::matching(
+        &core.db,
+        &[Kind::CallDirection, Kind::CallEvent],
         calling.as_str(),
         called.as_str(),
         Event::CalledNumber,
         now,
     )
-    .await?;
+    .await?
+    .into_iter()
+    .partition(|s| s.kind == Kind::CallDirection.as_str());
+    let ask = direction.into_iter().next().map(|s| ask_of(s, now));
+    let seen = Seen {
+        calling: calling.as_str().to_string(),
+        called: called.as_str().to_string(),
+        event: Event::CalledNumber,
+        subscribers,
+    };
     let id = new_id("cs");
     let session = Session::network(
         id.clone(),
@@ -97,9 +109,13 @@ pub async fn on_attempt(core: &Core, attempt: CallAttempt) -> Result<(), CoreErr
         decision_deadline: None,
     };
     let decision_id = new_id("nt");
-    core.create_with(row, session, Some(&attempt.event_id), move |s| {
-        s.attempt(decision_id.clone(), ask.clone(), at)
-    })
+    core.create_with(
+        row,
+        session,
+        Some(&attempt.event_id),
+        Some(seen),
+        move |s| s.attempt(decision_id.clone(), ask.clone(), at),
+    )
     .await?;
     Ok(())
 }
