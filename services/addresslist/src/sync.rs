@@ -132,12 +132,6 @@ mod tests {
 
     use super::*;
 
-    /// Where the PostgreSQL server is (override with `PARLAY_TEST_POSTGRES`).
-    fn postgres_base() -> String {
-        std::env::var("PARLAY_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-    }
-
     async fn record<C: ConnectionTrait>(db: &C, owner: &str) {
         change::Entity::insert(change::ActiveModel {
             owner: Set(owner.to_string()),
@@ -156,7 +150,10 @@ mod tests {
     /// read and handed over. It must still reach presence, at the next flush.
     #[tokio::test]
     async fn a_change_committed_during_a_hand_over_is_handed_over_next() {
-        let (server, name) = (postgres_base(), parlay_kit::ids::new_id("parlay_t_sync"));
+        let (server, name) = (
+            parlay_kit::db::test_postgres_server(),
+            parlay_kit::ids::new_id("parlay_t_sync"),
+        );
         let url = parlay_kit::db::create_postgres_database(&server, &name)
             .await
             .expect("PostgreSQL (PARLAY_TEST_POSTGRES) is reachable");

@@ -106,6 +106,13 @@ pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<Database
     Ok(db)
 }
 
+/// The PostgreSQL server tests create their databases on: `PARLAY_TEST_POSTGRES`, else this
+/// machine's (`postgres://postgres@127.0.0.1:5432`).
+pub fn test_postgres_server() -> String {
+    std::env::var("PARLAY_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
 /// Creates the database `name` on the PostgreSQL server `server` (a URL without a database,
 /// `postgres://user@host:port`) and returns its URL. The tests and the benchmark harness
 /// each work in a database of their own.

@@ -23,12 +23,6 @@ use tokio_util::sync::CancellationToken;
 /// The trace context published with every test job.
 pub const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
-/// Where the PostgreSQL server is (override with `PARLAY_TEST_POSTGRES`).
-fn postgres_base() -> String {
-    std::env::var("PARLAY_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -56,9 +50,12 @@ impl TestDb {
                 }
             }
             Backend::Postgres => {
-                let url = parlay_kit::db::create_postgres_database(&postgres_base(), &name)
-                    .await
-                    .expect("PostgreSQL must be reachable (set PARLAY_TEST_POSTGRES)");
+                let url = parlay_kit::db::create_postgres_database(
+                    &parlay_kit::db::test_postgres_server(),
+                    &name,
+                )
+                .await
+                .expect("PostgreSQL must be reachable (set PARLAY_TEST_POSTGRES)");
                 Self {
                     url,
                     sqlite_file: None,
@@ -83,7 +80,7 @@ impl TestDb {
             }
         }
         if let Some(name) = &self.pg_name {
-            parlay_kit::db::drop_postgres_database(&postgres_base(), name)
+            parlay_kit::db::drop_postgres_database(&parlay_kit::db::test_postgres_server(), name)
                 .await
                 .unwrap();
         }
