@@ -284,8 +284,8 @@ impl Writer {
                 _ => None,
             })
             .collect();
-        // Sorted by id: sessions are written in one order by every writer, so two
-        // replicas' batches cannot deadlock on PostgreSQL.
+        // Locked in id order as they are read: two replicas' batches cannot deadlock on
+        // PostgreSQL (see `store::load_many`).
         let mut sessions: BTreeMap<String, Entry> = store::load_many(&txn, &wanted)
             .await?
             .into_iter()

@@ -6,7 +6,8 @@ use std::{path::Path, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, EntityTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
+    sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, TableRef, UpdateStatement, ValueTuple},
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use sea_orm_migration::MigratorTrait;
@@ -140,4 +141,40 @@ pub async fn drop_postgres_database(server: &str, name: &str) -> Result<(), DbEr
 /// Readiness: the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// An update of many rows in one statement, each with values of its own, that reads the
+/// same on SQLite and PostgreSQL:
+///
+/// `UPDATE t SET set₁ = given.column2, … FROM (VALUES (k, …), …) AS given
+///  WHERE t.key = given.column1 AND t.matching₁ = given.columnN …`
+///
+/// Each of `rows` holds the key, then a value for each of `set`, then one for each of
+/// `matching` (a row changes only while those columns hold them: a version, a lease). Add
+/// the values and conditions all rows share to the statement returned; no row may be
+/// named twice.
+pub fn update_each<E: EntityTrait>(
+    key: E::Column,
+    set: &[E::Column],
+    matching: &[E::Column],
+    rows: impl IntoIterator<Item = Vec<Value>>,
+) -> UpdateStatement {
+    let given = || Alias::new("given");
+    // VALUES names its columns column1, column2, … on both backends.
+    let field = |i: usize| Expr::col((given(), Alias::new(format!("column{}", i + 1))));
+    let column = |c: E::Column| Expr::col((E::default(), c));
+    let mut update = Query::update();
+    update.table(E::default());
+    for (i, c) in set.iter().enumerate() {
+        update.value(*c, field(1 + i));
+    }
+    update.from(TableRef::ValuesList(
+        rows.into_iter().map(ValueTuple::Many).collect(),
+        given().into_iden(),
+    ));
+    update.and_where(column(key).eq(field(0)));
+    for (i, c) in matching.iter().enumerate() {
+        update.and_where(column(*c).eq(field(1 + set.len() + i)));
+    }
+    update
 }

@@ -2,12 +2,16 @@
 //! precision), so a lease read back or compared for equality is the lease that was written,
 //! on SQLite and PostgreSQL alike.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-    TryInsertResult, sea_query::Expr,
+    DatabaseConnection, DbErr, EntityTrait, IdenStatic, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait, TryInsertResult, sea_query::Expr,
 };
+
+use parlay_kit::db::update_each;
 
 use crate::{
     deliver::{Attempt, Outcome},
@@ -36,7 +40,7 @@ pub async fn insert_job<C: ConnectionTrait>(db: &C, row: job::Model) -> Result<b
 /// Stores `rows` in one statement, skipping the job ids already stored (and repeats within
 /// `rows`); how many were new.
 pub async fn insert_jobs<C: ConnectionTrait>(db: &C, rows: Vec<job::Model>) -> Result<u64, DbErr> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     let rows: Vec<job::ActiveModel> = rows
         .into_iter()
         .filter(|r| seen.insert(r.job_id.clone()))
@@ -203,6 +207,8 @@ pub struct Record {
     pub job_id: String,
     pub lease_until: DateTime<Utc>,
     pub number: i32,
+    /// When the attempt ended: a delivered job's `delivered_at`.
+    pub ended_at: DateTime<Utc>,
     pub row: attempt::ActiveModel,
     pub next: Next,
 }
@@ -223,6 +229,7 @@ impl Record {
             job_id: job.job_id.clone(),
             lease_until,
             number,
+            ended_at: micros(attempt.started_at + attempt.duration),
             row: attempt::ActiveModel {
                 job_id: Set(job.job_id.clone()),
                 attempt: Set(number),
@@ -237,9 +244,14 @@ impl Record {
     }
 }
 
-/// Records each attempt of `records` and applies its `next`, all in one transaction. A
-/// delivery always wins; a failure only changes its job if that attempt's lease still
-/// holds. For each record, whether its job changed.
+/// Records each attempt of `records` and applies its `next`, all in one transaction: the
+/// attempts in one statement, the jobs in one statement for each kind of next step among
+/// them. A delivery always wins; a failure only changes its job if that attempt's lease
+/// still holds. For each record, whether its job changed.
+///
+/// A job named twice in `records` (a lease ran out during an attempt and the job was tried
+/// again before the first record was written) has its records applied one by one, in
+/// order, as the second sees what the first did.
 pub async fn record_many(db: &DatabaseConnection, records: &[Record]) -> Result<Vec<bool>, DbErr> {
     if records.is_empty() {
         return Ok(Vec::new());
@@ -248,10 +260,21 @@ pub async fn record_many(db: &DatabaseConnection, records: &[Record]) -> Result<
     attempt::Entity::insert_many(records.iter().map(|r| r.row.clone()))
         .exec_without_returning(&txn)
         .await?;
-    let mut changed = Vec::with_capacity(records.len());
-    for r in records {
-        changed.push(settle(&txn, &r.job_id, r.lease_until, r.number, r.next).await?);
-    }
+    let mut named = HashSet::with_capacity(records.len());
+    let changed = if records.iter().all(|r| named.insert(r.job_id.as_str())) {
+        let settles: Vec<Settle> = records.iter().map(Record::settle).collect();
+        let changed = settle(&txn, &settles).await?;
+        records
+            .iter()
+            .map(|r| changed.contains(&r.job_id))
+            .collect()
+    } else {
+        let mut changed = Vec::with_capacity(records.len());
+        for r in records {
+            changed.push(!settle(&txn, &[r.settle()]).await?.is_empty());
+        }
+        changed
+    };
     txn.commit().await?;
     Ok(changed)
 }
@@ -263,33 +286,123 @@ pub async fn expire(
     job: &job::Model,
     lease_until: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    settle(db, &job.job_id, lease_until, job.attempts, Next::Expired).await
+    let settles = [Settle {
+        job_id: &job.job_id,
+        lease_until,
+        attempts: job.attempts,
+        next: Next::Expired,
+        at: now(),
+    }];
+    Ok(!settle(db, &settles).await?.is_empty())
 }
 
-async fn settle<C: ConnectionTrait>(
-    db: &C,
-    job_id: &str,
+/// What an attempt (or giving up without one) changes in its job: the lease it was made
+/// under, the job's attempts since, and what comes next.
+struct Settle<'a> {
+    job_id: &'a str,
     lease_until: DateTime<Utc>,
     attempts: i32,
     next: Next,
-) -> Result<bool, DbErr> {
-    let update = job::Entity::update_many()
-        .col_expr(Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
-        .col_expr(Column::Attempts, Expr::value(attempts))
-        .filter(Column::JobId.eq(job_id))
-        .filter(Column::Status.eq(Status::Pending));
-    let update = match next {
-        Next::Delivered => update
-            .col_expr(Column::Status, Expr::value(Status::Delivered))
-            .col_expr(Column::DeliveredAt, Expr::value(now())),
-        Next::Retry(at) => update
-            .col_expr(Column::NextAttemptAt, Expr::value(micros(at)))
-            .filter(Column::LeaseUntil.eq(lease_until)),
-        Next::Expired => update
-            .col_expr(Column::Status, Expr::value(Status::Expired))
-            .filter(Column::LeaseUntil.eq(lease_until)),
-    };
-    Ok(update.exec(db).await?.rows_affected == 1)
+    /// When the attempt ended (now, without one).
+    at: DateTime<Utc>,
+}
+
+impl Record {
+    fn settle(&self) -> Settle<'_> {
+        Settle {
+            job_id: &self.job_id,
+            lease_until: self.lease_until,
+            attempts: self.number,
+            next: self.next,
+            at: self.ended_at,
+        }
+    }
+}
+
+/// The kinds of next step, which [`settle`] writes one statement each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Delivered,
+    Retry,
+    Expired,
+}
+
+impl Step {
+    fn of(next: Next) -> Step {
+        match next {
+            Next::Delivered => Step::Delivered,
+            Next::Retry(_) => Step::Retry,
+            Next::Expired => Step::Expired,
+        }
+    }
+}
+
+/// Applies `settles` (each job named once) to their pending jobs, one `UPDATE … RETURNING`
+/// for each kind of next step among them; the ids of the jobs that changed.
+async fn settle<C: ConnectionTrait>(
+    db: &C,
+    settles: &[Settle<'_>],
+) -> Result<HashSet<String>, DbErr> {
+    let mut changed = HashSet::with_capacity(settles.len());
+    for step in [Step::Delivered, Step::Retry, Step::Expired] {
+        let these: Vec<&Settle> = settles
+            .iter()
+            .filter(|s| Step::of(s.next) == step)
+            .collect();
+        if these.is_empty() {
+            continue;
+        }
+        let mut update = match step {
+            // A delivery wins whoever holds the lease now.
+            Step::Delivered => update_each::<job::Entity>(
+                Column::JobId,
+                &[Column::Attempts, Column::DeliveredAt],
+                &[],
+                these
+                    .iter()
+                    .map(|s| vec![s.job_id.into(), s.attempts.into(), s.at.into()]),
+            ),
+            Step::Retry => update_each::<job::Entity>(
+                Column::JobId,
+                &[Column::Attempts, Column::NextAttemptAt],
+                &[Column::LeaseUntil],
+                these.iter().filter_map(|s| match s.next {
+                    Next::Retry(at) => Some(vec![
+                        s.job_id.into(),
+                        s.attempts.into(),
+                        micros(at).into(),
+                        s.lease_until.into(),
+                    ]),
+                    _ => None,
+                }),
+            ),
+            Step::Expired => update_each::<job::Entity>(
+                Column::JobId,
+                &[Column::Attempts],
+                &[Column::LeaseUntil],
+                these
+                    .iter()
+                    .map(|s| vec![s.job_id.into(), s.attempts.into(), s.lease_until.into()]),
+            ),
+        };
+        match step {
+            Step::Delivered => {
+                update.value(Column::Status, Expr::value(Status::Delivered));
+            }
+            Step::Expired => {
+                update.value(Column::Status, Expr::value(Status::Expired));
+            }
+            Step::Retry => {}
+        }
+        let query = update
+            .value(Column::LeaseUntil, None::<DateTime<Utc>>)
+            .and_where(Column::Status.eq(Status::Pending))
+            .returning_col(Column::JobId);
+        for row in db.query_all(&*query).await? {
+            changed.insert(row.try_get::<String>("", Column::JobId.as_str())?);
+        }
+    }
+    Ok(changed)
 }
 
 /// Jobs deleted per transaction by [`prune`], so that no statement holds the tables long.

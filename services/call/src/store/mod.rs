@@ -9,10 +9,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entities::{grant, participant, session};
+use parlay_kit::db::update_each;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Expr, OnConflict},
+    QuerySelect, sea_query::OnConflict,
 };
 
 use crate::domain::{Cause, Participant, Session, Status};
@@ -43,7 +43,10 @@ pub async fn load<C: ConnectionTrait>(
     with_participants(db, row).await.map(Some)
 }
 
-/// Loads the sessions of `ids` (those that exist), in two statements: a batch of changes.
+/// Loads the sessions of `ids` (those that exist) to change them, in two statements. On
+/// PostgreSQL their rows are locked as they are read, in id order (`FOR UPDATE`), so two
+/// replicas' batches lock shared sessions in one order and cannot deadlock, however the one
+/// update that saves them ([`save_all`]) is planned. SQLite has one writer and no row locks.
 pub async fn load_many<C: ConnectionTrait>(
     db: &C,
     ids: &[String],
@@ -53,6 +56,8 @@ pub async fn load_many<C: ConnectionTrait>(
     }
     let rows = session::Entity::find()
         .filter(session::Column::Id.is_in(ids.iter().cloned()))
+        .order_by_asc(session::Column::Id)
+        .lock_exclusive()
         .all(db)
         .await?;
     let mut participants: HashMap<String, Vec<Participant>> = HashMap::new();
@@ -267,44 +272,57 @@ pub async fn insert_all<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Saves each `after` over its `before`: a conditional update per session, and one statement
-/// for every participant that changed or joined. False when another writer saved one of the
-/// sessions first (the caller rolls back, reloads and retries); nothing is then written.
+/// Saves each `after` over its `before`: one conditional update of all the sessions, and
+/// one statement for every participant that changed or joined. False when another writer
+/// saved one of the sessions first (the caller rolls back, reloads and retries); nothing is
+/// then written.
 pub async fn save_all<C: ConnectionTrait>(
     db: &C,
     changes: &[(&Stored, &Session)],
 ) -> Result<bool, DbErr> {
-    let mut participants = Vec::new();
-    for (before, after) in changes {
-        let updated = session::Entity::update_many()
-            .col_expr(session::Column::Terminated, Expr::value(after.terminated))
-            .col_expr(session::Column::EndedAt, Expr::value(after.ended_at))
-            .col_expr(
-                session::Column::Version,
-                Expr::value(before.row.version + 1),
-            )
-            .col_expr(session::Column::Decision, Expr::value(decision_json(after)))
-            .col_expr(
-                session::Column::DecisionDeadline,
-                Expr::value(after.pending().map(|p| p.deadline)),
-            )
-            .filter(session::Column::Id.eq(&before.row.id))
-            .filter(session::Column::Version.eq(before.row.version))
-            .exec(db)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Ok(false);
-        }
-        let old = &before.session.participants;
-        participants.extend(
+    if changes.is_empty() {
+        return Ok(true);
+    }
+    use session::Column;
+    let rows = changes.iter().map(|(before, after)| {
+        vec![
+            before.row.id.as_str().into(),
+            after.terminated.into(),
+            after.ended_at.into(),
+            (before.row.version + 1).into(),
+            decision_json(after).into(),
+            after.pending().map(|p| p.deadline).into(),
+            before.row.version.into(),
+        ]
+    });
+    let update = update_each::<session::Entity>(
+        Column::Id,
+        &[
+            Column::Terminated,
+            Column::EndedAt,
+            Column::Version,
+            Column::Decision,
+            Column::DecisionDeadline,
+        ],
+        &[Column::Version],
+        rows,
+    );
+    let updated = db.execute(&update).await?;
+    if updated.rows_affected() != changes.len() as u64 {
+        return Ok(false);
+    }
+    let participants: Vec<_> = changes
+        .iter()
+        .flat_map(|(before, after)| {
+            let old = &before.session.participants;
             after
                 .participants
                 .iter()
                 .enumerate()
-                .filter(|(i, p)| old.get(*i) != Some(*p))
-                .map(|(i, p)| to_row(&after.id, i, p).into_active_model()),
-        );
-    }
+                .filter(move |(i, p)| old.get(*i) != Some(*p))
+                .map(|(i, p)| to_row(&after.id, i, p).into_active_model())
+        })
+        .collect();
     if participants.is_empty() {
         return Ok(true);
     }

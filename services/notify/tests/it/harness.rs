@@ -4,7 +4,7 @@
 
 use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 use parlay_kit::{
     Config,
@@ -13,6 +13,7 @@ use parlay_kit::{
 use parlay_notify::{
     Migrator, Notify,
     entity::{attempt, job},
+    store,
 };
 use parlay_proto::notify::v1::{NotificationJob, NotificationReply, ReplyTo};
 use prost::Message;
@@ -254,6 +255,32 @@ impl Replies {
     /// True when no reply arrived beyond those already taken.
     pub fn is_empty(&mut self) -> bool {
         self.rx.try_recv().is_err()
+    }
+}
+
+/// A pending ordinary job to store directly (tests of the store): created a day before
+/// `expires_at`, due since then, not leased, never attempted.
+pub fn row(expires_at: DateTime<Utc>) -> job::Model {
+    let created_at = store::micros(expires_at - TimeDelta::days(1));
+    job::Model {
+        job_id: parlay_kit::ids::new_id("nj"),
+        application_id: "app1".into(),
+        notify_url: "http://127.0.0.1:1/hooks".into(),
+        body: b"{}".to_vec(),
+        content_type: "application/json".into(),
+        resource_kind: "callSession".into(),
+        resource_id: "cs123".into(),
+        traceparent: None,
+        created_at,
+        expires_at: store::micros(expires_at),
+        status: job::Status::Pending,
+        attempts: 0,
+        next_attempt_at: created_at,
+        lease_until: None,
+        delivered_at: None,
+        reply_subject: None,
+        reply_deadline: None,
+        order_key: None,
     }
 }
 

@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
 
 mod delivery;
 mod questions;
+mod recording;
 mod restart;
 mod retention;
 mod retries;

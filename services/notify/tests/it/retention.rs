@@ -14,7 +14,7 @@ use parlay_notify::{
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 
-use crate::harness::{Backend, Instance, TestDb, attempts, config, eventually, job_row};
+use crate::harness::{Backend, Instance, TestDb, attempts, config, eventually, job_row, row};
 
 on_both_backends!(
     prune_deletes_final_jobs_past_retention_with_their_attempts,
@@ -30,29 +30,15 @@ async fn seed(
     expires_at: DateTime<Utc>,
     tries: i32,
 ) -> String {
-    let created_at = store::micros(expires_at - TimeDelta::days(1));
-    let row = job::Model {
-        job_id: parlay_kit::ids::new_id("nj"),
-        application_id: "app1".into(),
-        notify_url: "http://127.0.0.1:1/hooks".into(),
-        body: b"{}".to_vec(),
-        content_type: "application/json".into(),
-        resource_kind: "callSession".into(),
-        resource_id: "cs123".into(),
-        traceparent: None,
-        created_at,
-        expires_at: store::micros(expires_at),
+    let stored = job::Model {
         status,
         attempts: tries,
-        next_attempt_at: created_at,
-        lease_until: None,
         delivered_at: delivered_at.map(store::micros),
-        reply_subject: None,
-        reply_deadline: None,
-        order_key: None,
+        ..row(expires_at)
     };
-    let id = row.job_id.clone();
-    assert!(store::insert_job(db, row).await.unwrap());
+    let created_at = stored.created_at;
+    let id = stored.job_id.clone();
+    assert!(store::insert_job(db, stored).await.unwrap());
     for n in 1..=tries {
         attempt::ActiveModel {
             job_id: Set(id.clone()),
