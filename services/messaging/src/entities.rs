@@ -170,7 +170,20 @@ pub mod watched {
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        #[sea_orm(
+            belongs_to = "super::subscription::Entity",
+            from = "Column::SubscriptionId",
+            to = "super::subscription::Column::Id"
+        )]
+        Subscription,
+    }
+
+    impl Related<super::subscription::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Subscription.def()
+        }
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 }

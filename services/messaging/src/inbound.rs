@@ -2,10 +2,7 @@
 //! registration (the destination address as received), attachments as files, and notified
 //! to every matching inbound subscription, at most once per event id.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-};
+use std::{collections::HashSet, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use parlay_kit::{
@@ -24,7 +21,7 @@ use crate::{
     convert,
     core::{CONSUMER, Core},
     domain,
-    entities::{attachment, message, subscription},
+    entities::{attachment, message},
     error::Result,
     files::Files,
     notifications, subscriptions,
@@ -258,16 +255,19 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
             .exec_without_returning(&txn)
             .await?;
     }
-    let mut watching: HashMap<String, Vec<subscription::Model>> = HashMap::new();
+    let watching = subscriptions::watching(
+        &txn,
+        stored
+            .iter()
+            .map(|(_, r)| r.row.registration_lower.as_str()),
+        now,
+    )
+    .await?;
     let mut envelopes = Vec::with_capacity(stored.len());
     let mut notified = 0;
     let api_root = core.api_root();
     for (i, r) in &stored {
         let registration = &r.row.registration_lower;
-        if !watching.contains_key(registration) {
-            let found = subscriptions::watching(&txn, registration, now).await?;
-            watching.insert(registration.clone(), found);
-        }
         let criteria_text = matched_text(r.row.text.as_deref(), r.row.subject.as_deref());
         let rendered = notifications::inbound_message(&api_root, &r.row, &r.attachments);
         let these: Vec<_> = events[*i].in_scope(|| {

@@ -6,12 +6,14 @@
 //! Matching by destination goes through `messaging_subscription_addresses` (one row per
 //! watched address, lower-cased).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use parlay_kit::{db::begin_write, ids::new_id};
 use parlay_proto::{common::v1::Callback, messaging::v1 as pb};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Query,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -23,25 +25,34 @@ use crate::{
     error::{Error, Result, is_unique_violation},
 };
 
-/// Live subscriptions watching `destination` (case-insensitively), whatever their criteria;
-/// oldest first.
+/// The live subscriptions watching each of `destinations` (case-insensitively, keyed
+/// lower-cased), whatever their criteria, oldest first; all in one statement.
 pub async fn watching<C: ConnectionTrait>(
     db: &C,
-    destination: &str,
+    destinations: impl IntoIterator<Item = &str>,
     now: DateTime<Utc>,
-) -> Result<Vec<subscription::Model>> {
-    let watching = Query::select()
-        .column(watched::Column::SubscriptionId)
-        .from(watched::Entity)
-        .and_where(watched::Column::Address.eq(destination.to_lowercase()))
-        .to_owned();
-    Ok(subscription::Entity::find()
-        .filter(subscription::Column::Id.in_subquery(watching))
+) -> Result<HashMap<String, Vec<subscription::Model>>> {
+    let mut found: HashMap<String, Vec<subscription::Model>> = destinations
+        .into_iter()
+        .map(|d| (d.to_lowercase(), Vec::new()))
+        .collect();
+    if found.is_empty() {
+        return Ok(found);
+    }
+    let rows = watched::Entity::find()
+        .find_also_related(subscription::Entity)
+        .filter(watched::Column::Address.is_in(found.keys().cloned()))
         .filter(subscription::Column::ExpiresAt.gt(now))
         .order_by_asc(subscription::Column::CreatedAt)
         .order_by_asc(subscription::Column::Id)
         .all(db)
-        .await?)
+        .await?;
+    for (watch, subscription) in rows {
+        if let (Some(subscription), Some(of)) = (subscription, found.get_mut(&watch.address)) {
+            of.push(subscription);
+        }
+    }
+    Ok(found)
 }
 
 /// A create request, checked and normalised.

@@ -364,6 +364,40 @@ async fn inbound_messages_notify_the_matching_subscriptions() {
     h.finish().await;
 }
 
+/// Messages to several destinations arriving together (one batch, as a rule) each reach
+/// the subscriptions of their own destination, whatever the spelling of its address.
+pub async fn destinations_together_scenario(h: &Harness) {
+    // Addresses of their own: the scenario also runs after others on one database.
+    let (a, b, c) = ("tel:+15551230011", "tel:+15551230012", "tel:+15551230013");
+    let on_a = created(h, APP, subscription(&[a], None, "a")).await;
+    let on_b = created(h, OTHER_APP, subscription(&["TEL:+15551230012"], None, "b")).await;
+    let on_both = created(h, APP, subscription(&[b, c], None, "ab")).await;
+    let nobody = "tel:+15551230019";
+    futures::future::join_all(
+        [a, b, "TEL:+15551230013", nobody]
+            .into_iter()
+            .map(|to| h.inbound(inbound_sms("tel:+1555765", to, "hello"))),
+    )
+    .await;
+    h.drained().await;
+    let ids = |subs: &[&pb::InboundSubscription]| {
+        let mut v: Vec<String> = subs.iter().map(|s| s.subscription_id.clone()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(notified(h, &newest(h, a).await), ids(&[&on_a]));
+    assert_eq!(notified(h, &newest(h, b).await), ids(&[&on_b, &on_both]));
+    assert_eq!(notified(h, &newest(h, c).await), ids(&[&on_both]));
+    assert!(notified(h, &newest(h, nobody).await).is_empty());
+}
+
+#[tokio::test]
+async fn messages_to_several_destinations_at_once_reach_their_own_subscriptions() {
+    let h = Harness::start().await;
+    destinations_together_scenario(&h).await;
+    h.finish().await;
+}
+
 #[tokio::test]
 async fn an_expired_subscription_notifies_no_more_and_is_purged() {
     // A short retention makes the janitor run every second.
