@@ -5,13 +5,12 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use parlay_kit::db::update_each;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DbErr, EntityTrait, IdenStatic, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait, TryInsertResult, sea_query::Expr,
 };
-
-use parlay_kit::db::update_each;
 
 use crate::{
     deliver::{Attempt, Outcome},
@@ -297,7 +296,7 @@ pub async fn expire(
 }
 
 /// What an attempt (or giving up without one) changes in its job: the lease it was made
-/// under, the job's attempts since, and what comes next.
+/// under, the job's attempt count after it, and what comes next.
 struct Settle<'a> {
     job_id: &'a str,
     lease_until: DateTime<Utc>,
