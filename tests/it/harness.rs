@@ -13,10 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 pub const NATS_URL: &str = "nats://127.0.0.1:4222";
 
-pub fn pg_base() -> String {
-    std::env::var("PARLAY_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Embedded,
@@ -118,7 +114,7 @@ pub fn test_config() -> Config {
 
 /// Creates a fresh PostgreSQL database and returns its URL.
 pub async fn pg_database(name: &str) -> String {
-    parlay_kit::db::create_postgres_database(&pg_base(), name)
+    parlay_kit::db::create_postgres_database(&parlay_kit::db::test_postgres_server(), name)
         .await
         .unwrap()
 }

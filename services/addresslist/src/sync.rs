@@ -156,7 +156,7 @@ mod tests {
         );
         let url = parlay_kit::db::create_postgres_database(&server, &name)
             .await
-            .expect("PostgreSQL (PARLAY_TEST_POSTGRES) is reachable");
+            .expect("PostgreSQL (PARLAY_TEST_PG) is reachable");
         let db = parlay_kit::db::connect_and_migrate::<crate::Migrator>(&url)
             .await
             .unwrap();

@@ -107,11 +107,13 @@ pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<Database
     Ok(db)
 }
 
-/// The PostgreSQL server tests create their databases on: `PARLAY_TEST_POSTGRES`, else this
-/// machine's (`postgres://postgres@127.0.0.1:5432`).
+/// The PostgreSQL server tests create their databases on: `PARLAY_TEST_PG` (a URL without a
+/// database), else this machine's (`postgres://postgres@127.0.0.1:5432`).
 pub fn test_postgres_server() -> String {
-    std::env::var("PARLAY_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    match std::env::var("PARLAY_TEST_PG") {
+        Ok(v) if !v.is_empty() => v.trim_end_matches('/').to_string(),
+        _ => "postgres://postgres@127.0.0.1:5432".into(),
+    }
 }
 
 /// Creates the database `name` on the PostgreSQL server `server` (a URL without a database,

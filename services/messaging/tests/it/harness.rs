@@ -54,14 +54,11 @@ pub enum Backend {
     Postgres,
 }
 
-/// The PostgreSQL server of the PostgreSQL test, unless `PARLAY_TEST_PG` is `off` (its
-/// value, when set to anything else, is the server's base URL).
+/// The PostgreSQL server of the PostgreSQL test (the kit's test server), unless
+/// `PARLAY_TEST_PG` is `off`.
 pub fn pg_base() -> Option<String> {
-    match std::env::var("PARLAY_TEST_PG") {
-        Ok(v) if v == "off" => None,
-        Ok(v) if !v.is_empty() => Some(v.trim_end_matches('/').to_string()),
-        _ => Some("postgres://postgres@127.0.0.1:5432".into()),
-    }
+    (std::env::var("PARLAY_TEST_PG").as_deref() != Ok("off"))
+        .then(parlay_kit::db::test_postgres_server)
 }
 
 /// What the fake network and the fake notify saw.

@@ -56,7 +56,7 @@ impl TestDb {
                     &name,
                 )
                 .await
-                .expect("PostgreSQL must be reachable (set PARLAY_TEST_POSTGRES)");
+                .expect("PostgreSQL must be reachable (set PARLAY_TEST_PG)");
                 Self {
                     url,
                     sqlite_file: None,
