@@ -60,9 +60,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
-                // Pages served from memory, not a read system call each: 64 MiB of page
-                // cache and up to 256 MiB memory-mapped.
-                .pragma("cache_size", "-65536")
+                // Reads come from the memory map (up to 256 MiB of each file); the page
+                // cache holds the pages that writes touch and those read from the WAL. It is
+                // kept small (2 MiB): when a B-tree page splits, SQLite swaps pages under
+                // a temporary page number past the first GiB, and the commit then walks
+                // every cached page to drop those past the end of the file. With 64 MiB of
+                // cache that walk was 4 % of the suite's CPU under load (docs/benchmarks.md).
+                .pragma("cache_size", "-2048")
                 .pragma("mmap_size", "268435456")
         });
     let db = Database::connect(options).await?;

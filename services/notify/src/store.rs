@@ -7,9 +7,11 @@ use std::collections::HashSet;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use parlay_kit::db::update_each;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbErr, EntityTrait, IdenStatic, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait, TryInsertResult, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, TryInsertResult,
+    sea_query::{Alias, Expr, Query},
 };
 
 use crate::{
@@ -396,12 +398,75 @@ async fn settle<C: ConnectionTrait>(
         let query = update
             .value(Column::LeaseUntil, None::<DateTime<Utc>>)
             .and_where(Column::Status.eq(Status::Pending))
-            .returning_col(Column::JobId);
+            .returning(if step == Step::Retry {
+                // What holding back the jobs behind a retried one needs.
+                Query::returning().columns([
+                    Column::JobId,
+                    Column::OrderKey,
+                    Column::NotifyUrl,
+                    Column::ApplicationId,
+                    Column::NextAttemptAt,
+                ])
+            } else {
+                Query::returning().column(Column::JobId)
+            });
+        let mut retried = Vec::new();
         for row in db.query_all(&*query).await? {
-            changed.insert(row.try_get::<String>("", Column::JobId.as_str())?);
+            let job_id = row.try_get::<String>("", Column::JobId.as_str())?;
+            if step == Step::Retry
+                && let Some(key) = row.try_get::<Option<String>>("", Column::OrderKey.as_str())?
+            {
+                retried.push(vec![
+                    key.into(),
+                    row.try_get::<DateTime<Utc>>("", Column::NextAttemptAt.as_str())?
+                        .into(),
+                    row.try_get::<String>("", Column::NotifyUrl.as_str())?
+                        .into(),
+                    row.try_get::<String>("", Column::ApplicationId.as_str())?
+                        .into(),
+                ]);
+            }
+            changed.insert(job_id);
         }
+        hold_back_followers(db, retried).await?;
     }
     Ok(changed)
+}
+
+/// Moves the next attempt of the jobs waiting behind each retried job of an order (same
+/// key, URL and application) to that job's retry, when it was sooner. Which job goes first
+/// does not change (`first_of_its_order` decides that); what changes is that a job that
+/// cannot go before that time is not due before it, so the claims do not read past every
+/// held job while an endpoint keeps failing (a dead endpoint with a backlog held its
+/// dispatcher busy reading, one claim after another). `heads`: key, retry time, URL,
+/// application.
+async fn hold_back_followers<C: ConnectionTrait>(
+    db: &C,
+    heads: Vec<Vec<sea_orm::Value>>,
+) -> Result<(), DbErr> {
+    if heads.is_empty() {
+        return Ok(());
+    }
+    let mut update = update_each::<job::Entity>(
+        Column::OrderKey,
+        &[Column::NextAttemptAt],
+        &[Column::NotifyUrl, Column::ApplicationId],
+        heads,
+    );
+    update
+        .and_where(Column::Status.eq(Status::Pending))
+        // The retried job itself has its retry time already; later ones never move back.
+        // Written `NOT (… >= …)`: as a plain `<`, SQLite reads the range of the due index
+        // (every pending job due before the retry) instead of the order's few jobs.
+        .and_where({
+            use sea_orm::sea_query::ExprTrait;
+            ExprTrait::not(ExprTrait::gte(
+                Expr::col((job::Entity, Column::NextAttemptAt)),
+                Expr::col((Alias::new("given"), Alias::new("column2"))),
+            ))
+        });
+    db.execute(&update).await?;
+    Ok(())
 }
 
 /// Jobs deleted per transaction by [`prune`], so that no statement holds the tables long.

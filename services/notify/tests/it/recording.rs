@@ -19,6 +19,7 @@ use crate::harness::{Backend, TestDb, attempts, job_row, row};
 on_both_backends!(
     a_batch_applies_each_record_as_if_alone,
     a_job_named_twice_in_a_batch_sees_its_first_record,
+    a_retried_job_holds_back_the_jobs_of_its_order,
 );
 
 /// Stores a pending job leased until `lease_until`; returns it as stored.
@@ -147,6 +148,62 @@ async fn a_job_named_twice_in_a_batch_sees_its_first_record(backend: Backend) {
     let late = [record(&twice, first_lease, 1, Next::Expired)];
     assert_eq!(store::record_many(&db, &late).await.unwrap(), [false]);
     assert_eq!(now_row(&db, &twice).await.status, Status::Pending);
+
+    tdb.drop_it().await;
+}
+
+async fn a_retried_job_holds_back_the_jobs_of_its_order(backend: Backend) {
+    let tdb = TestDb::create(backend).await;
+    let db = tdb.connect().await;
+    let lease = store::micros(Utc::now() + TimeDelta::seconds(30));
+    let retry_at = store::micros(Utc::now() + TimeDelta::minutes(2));
+    let keyed = |created: TimeDelta| {
+        let base = row(Utc::now() + TimeDelta::hours(1));
+        job::Model {
+            order_key: Some("tel:+15550001".into()),
+            created_at: store::micros(base.created_at + created),
+            next_attempt_at: store::micros(base.created_at + created),
+            ..base
+        }
+    };
+    let head = job::Model {
+        lease_until: Some(lease),
+        ..keyed(TimeDelta::zero())
+    };
+    let behind = keyed(TimeDelta::seconds(1));
+    let behind_later_still = job::Model {
+        next_attempt_at: store::micros(retry_at + TimeDelta::minutes(1)),
+        ..keyed(TimeDelta::seconds(2))
+    };
+    let to_another_url = job::Model {
+        notify_url: "http://127.0.0.1:2/hooks".into(),
+        ..keyed(TimeDelta::seconds(1))
+    };
+    for job in [&head, &behind, &behind_later_still, &to_another_url] {
+        assert!(store::insert_job(&db, job.clone()).await.unwrap());
+    }
+
+    let batch = [record(&head, lease, 1, Next::Retry(retry_at))];
+    assert_eq!(store::record_many(&db, &batch).await.unwrap(), [true]);
+    assert_eq!(now_row(&db, &head).await.next_attempt_at, retry_at);
+    // The job behind it cannot go before the retry, and is not due before it either.
+    assert_eq!(now_row(&db, &behind).await.next_attempt_at, retry_at);
+    assert_eq!(now_row(&db, &behind_later_still).await, behind_later_still);
+    // Another URL's jobs are another order.
+    assert_eq!(now_row(&db, &to_another_url).await, to_another_url);
+
+    let claim = async |now: DateTime<Utc>| {
+        // Leased past both claims: a job claimed first is not claimed again.
+        let (jobs, _) = store::claim_due(&db, now, 10, store::Pool::Ordinary, |_| {
+            store::micros(retry_at + TimeDelta::hours(1))
+        })
+        .await
+        .unwrap();
+        jobs.into_iter().map(|j| j.job_id).collect::<Vec<_>>()
+    };
+    assert_eq!(claim(Utc::now()).await, [to_another_url.job_id.as_str()]);
+    // At the retry, the retried job goes first and the one behind still waits for it.
+    assert_eq!(claim(retry_at).await, [head.job_id.as_str()]);
 
     tdb.drop_it().await;
 }
