@@ -447,6 +447,9 @@ async fn hold_back_followers<C: ConnectionTrait>(
     if heads.is_empty() {
         return Ok(());
     }
+    // The keys again as a list: with only the join to go by, SQLite reads the whole table
+    // for a batch of more than one order; the list lets it look each order up by its key.
+    let keys: Vec<sea_orm::Value> = heads.iter().map(|head| head[0].clone()).collect();
     let mut update = update_each::<job::Entity>(
         Column::OrderKey,
         &[Column::NextAttemptAt],
@@ -454,6 +457,7 @@ async fn hold_back_followers<C: ConnectionTrait>(
         heads,
     );
     update
+        .and_where(Column::OrderKey.is_in(keys))
         .and_where(Column::Status.eq(Status::Pending))
         // The retried job itself has its retry time already; later ones never move back.
         // Written `NOT (… >= …)`: as a plain `<`, SQLite reads the range of the due index
