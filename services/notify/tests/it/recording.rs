@@ -157,37 +157,59 @@ async fn a_retried_job_holds_back_the_jobs_of_its_order(backend: Backend) {
     let db = tdb.connect().await;
     let lease = store::micros(Utc::now() + TimeDelta::seconds(30));
     let retry_at = store::micros(Utc::now() + TimeDelta::minutes(2));
-    let keyed = |created: TimeDelta| {
+    let other_retry_at = store::micros(retry_at + TimeDelta::seconds(10));
+    let keyed = |key: &str, created: TimeDelta| {
         let base = row(Utc::now() + TimeDelta::hours(1));
         job::Model {
-            order_key: Some("tel:+15550001".into()),
+            order_key: Some(key.into()),
             created_at: store::micros(base.created_at + created),
             next_attempt_at: store::micros(base.created_at + created),
             ..base
         }
     };
+    let (ours, theirs) = ("tel:+15550001", "tel:+15550002");
     let head = job::Model {
         lease_until: Some(lease),
-        ..keyed(TimeDelta::zero())
+        ..keyed(ours, TimeDelta::zero())
     };
-    let behind = keyed(TimeDelta::seconds(1));
+    let behind = keyed(ours, TimeDelta::seconds(1));
     let behind_later_still = job::Model {
         next_attempt_at: store::micros(retry_at + TimeDelta::minutes(1)),
-        ..keyed(TimeDelta::seconds(2))
+        ..keyed(ours, TimeDelta::seconds(2))
     };
     let to_another_url = job::Model {
         notify_url: "http://127.0.0.1:2/hooks".into(),
-        ..keyed(TimeDelta::seconds(1))
+        ..keyed(ours, TimeDelta::seconds(1))
     };
-    for job in [&head, &behind, &behind_later_still, &to_another_url] {
+    // Another order retried in the same batch, with its own retry time.
+    let other_head = job::Model {
+        lease_until: Some(lease),
+        ..keyed(theirs, TimeDelta::zero())
+    };
+    let behind_other = keyed(theirs, TimeDelta::seconds(1));
+    for job in [
+        &head,
+        &behind,
+        &behind_later_still,
+        &to_another_url,
+        &other_head,
+        &behind_other,
+    ] {
         assert!(store::insert_job(&db, job.clone()).await.unwrap());
     }
 
-    let batch = [record(&head, lease, 1, Next::Retry(retry_at))];
-    assert_eq!(store::record_many(&db, &batch).await.unwrap(), [true]);
+    let batch = [
+        record(&head, lease, 1, Next::Retry(retry_at)),
+        record(&other_head, lease, 1, Next::Retry(other_retry_at)),
+    ];
+    assert_eq!(store::record_many(&db, &batch).await.unwrap(), [true, true]);
     assert_eq!(now_row(&db, &head).await.next_attempt_at, retry_at);
     // The job behind it cannot go before the retry, and is not due before it either.
     assert_eq!(now_row(&db, &behind).await.next_attempt_at, retry_at);
+    assert_eq!(
+        now_row(&db, &behind_other).await.next_attempt_at,
+        other_retry_at
+    );
     assert_eq!(now_row(&db, &behind_later_still).await, behind_later_still);
     // Another URL's jobs are another order.
     assert_eq!(now_row(&db, &to_another_url).await, to_another_url);
