@@ -8,7 +8,7 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, EntityTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
     sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, TableRef, UpdateStatement, ValueTuple},
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -50,16 +50,25 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
+        // The pool pings a connection each time it hands it out (and sqlx pings it again,
+        // unconditionally, each time it comes back): a round trip to the connection's worker
+        // thread (SQLite) or to the server (PostgreSQL) before every statement or
+        // transaction. A SQLite connection is a file opened in this process, with nothing
+        // to test; a PostgreSQL connection is tested only after it sat idle, when a server
+        // restart or a proxy may have dropped it (one that broke while in use fails its
+        // statement, and the ping on its return then discards it).
+        .test_before_acquire(false);
+    if !sqlite {
+        options.test_before_acquire_if_idle_for(Duration::from_secs(5));
+    }
+    options
         // Every statement is logged (at debug, target `sqlx::query`) only when that is asked
         // for, as with `RUST_LOG=info,sqlx::query=debug`: which statements an operation runs.
         .sqlx_logging(tracing::enabled!(target: "sqlx::query", tracing::Level::DEBUG))
         .sqlx_logging_level(log::LevelFilter::Debug)
         // Per-connection settings: every pooled connection gets them.
         .map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true)
+            sqlite_settings(o)
                 // Reads come from the memory map (up to 256 MiB of each file); the page
                 // cache holds the pages that writes touch and those read from the WAL. It is
                 // kept small (2 MiB): when a B-tree page splits, SQLite swaps pages under
@@ -68,9 +77,80 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 // cache that walk was 4 % of the suite's CPU under load (docs/benchmarks.md).
                 .pragma("cache_size", "-2048")
                 .pragma("mmap_size", "268435456")
+                // The checkpointer below copies the WAL back into the file; a writer does
+                // it itself, inside its commit, only once the WAL holds this many pages
+                // (about 32 MB), the checkpointer having fallen behind.
+                .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
         });
     let db = Database::connect(options).await?;
+    if sqlite && !url.contains(":memory:") {
+        start_checkpointer(url, &db).await?;
+    }
     Ok(db)
+}
+
+/// The settings every connection of a service's SQLite file has.
+fn sqlite_settings(o: SqliteConnectOptions) -> SqliteConnectOptions {
+    o.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true)
+}
+
+/// How often the checkpointer copies a SQLite file's WAL back into the file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// WAL pages at which a writer checkpoints inside its own commit (SQLite's default: 1,000).
+const WRITER_CHECKPOINT_PAGES: &str = "8000";
+
+/// Checkpoints `db`'s file from a connection of its own until `db`'s pool is closed or
+/// dropped. SQLite's default is for the writer to checkpoint inside the commit that takes
+/// the WAL past 1,000 pages: copying the pages back and syncing the file while the
+/// service's one connection waits, a pause every few hundred commits under load, and
+/// longer pauses the larger the WAL is allowed to grow. A passive checkpoint from a second
+/// connection neither waits for nor blocks the writer and the readers; it copies what
+/// they no longer need, and the writer starts the WAL over once all of it was copied.
+async fn start_checkpointer(url: &str, db: &DatabaseConnection) -> Result<(), DbErr> {
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(sqlite_settings);
+    let checkpointer = Database::connect(options).await?;
+    // Fires when the pool is closed, or dropped with the service's last handle on it.
+    let closed = db.get_sqlite_connection_pool().close_event();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(closed);
+        // Said once when checkpoints start failing, and once when they work again.
+        let mut failing = false;
+        loop {
+            tokio::select! {
+                _ = &mut closed => break,
+                _ = tick.tick() => {}
+            }
+            match checkpointer
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await
+            {
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e, "SQLite checkpoints failing");
+                    failing = true;
+                }
+                Ok(_) if failing => {
+                    tracing::info!("SQLite checkpoints working again");
+                    failing = false;
+                }
+                _ => {}
+            }
+        }
+        checkpointer.close().await.ok();
+    });
+    Ok(())
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once
@@ -183,4 +263,70 @@ pub fn update_each<E: EntityTrait>(
         update.and_where(column(*c).eq(field(1 + set.len() + i)));
     }
     update
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn file_len(path: &Path) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    /// Polls `done` every 20 ms for at most 5 s.
+    async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while tokio::time::Instant::now() < deadline {
+            if done() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        done()
+    }
+
+    async fn file_db() -> (DatabaseConnection, PathBuf) {
+        let dir = std::env::temp_dir().join(crate::ids::new_id("db-test-"));
+        let db = connect(&sqlite_url(&dir, "kit")).await.unwrap();
+        (db, dir.join("kit.db"))
+    }
+
+    #[tokio::test]
+    async fn committed_pages_reach_the_file_without_a_writer_checkpoint() {
+        let (db, file) = file_db().await;
+        db.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+            .await
+            .unwrap();
+        // About 300 pages: far below the writer's own checkpoint (8,000 pages).
+        for i in 0..300 {
+            db.execute_unprepared(&format!(
+                "INSERT INTO t (id, body) VALUES ({i}, zeroblob(4000))"
+            ))
+            .await
+            .unwrap();
+        }
+        assert!(
+            eventually(|| file_len(&file) > 300 * 4000).await,
+            "the file holds {} bytes: the WAL was not copied back",
+            file_len(&file)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_checkpointer_lets_go_of_the_file_when_the_pool_closes() {
+        let (db, file) = file_db().await;
+        db.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        let wal = file.with_extension("db-wal");
+        assert!(wal.exists());
+        db.close().await.unwrap();
+        // SQLite removes the WAL when the file's last connection closes.
+        assert!(
+            eventually(|| !wal.exists()).await,
+            "the WAL is still there: a connection stayed open"
+        );
+    }
 }
