@@ -81,6 +81,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 // it itself, inside its commit, only once the WAL holds this many pages
                 // (about 32 MB), the checkpointer having fallen behind.
                 .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+                // The connection's worker thread hands each row over a channel of this
+                // many rows; when it is full, the worker waits for the reader to take one,
+                // and each row after that is a wake of one thread by the other. sqlx's 50
+                // made every larger result (a claim's `RETURNING`, a fan-out's watchers)
+                // a thread hand-off a row.
+                .row_buffer_size(ROW_BUFFER)
         });
     let db = Database::connect(options).await?;
     if sqlite && !url.contains(":memory:") {
@@ -99,6 +105,10 @@ fn sqlite_settings(o: SqliteConnectOptions) -> SqliteConnectOptions {
 
 /// How often the checkpointer copies a SQLite file's WAL back into the file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Rows a SQLite connection's worker hands over before it waits for the reader: more than
+/// any batch the services read at once (a presence fan-out reads up to 2,000).
+const ROW_BUFFER: usize = 4096;
 
 /// WAL pages at which a writer checkpoints inside its own commit (SQLite's default: 1,000).
 const WRITER_CHECKPOINT_PAGES: &str = "8000";
