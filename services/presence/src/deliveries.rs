@@ -18,7 +18,8 @@ use parlay_kit::db::begin_write;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, LockBehavior, LockType, OnConflict},
+    QueryTrait,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, SelectStatement},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -118,37 +119,53 @@ pub async fn presence_changed<C: ConnectionTrait>(
     presentity: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let active: Vec<String> = watcher::Entity::find()
+    // One statement for the watchers, their lists and their subscriptions, however many
+    // (it was three, each naming every watcher again).
+    let mut q = subscription::Entity::find()
         .select_only()
-        .column(watcher::Column::Watcher)
-        .filter(watcher::Column::Presentity.eq(presentity))
-        .filter(watcher::Column::State.eq(domain::State::Active.as_str()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    if active.is_empty() {
-        return Ok(());
-    }
-    let holding: std::collections::HashSet<(String, String)> = member::Entity::find()
-        .filter(member::Column::Member.eq(presentity))
-        .filter(member::Column::Present.eq(true))
-        .filter(member::Column::Owner.is_in(active.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| (m.owner, m.list_id))
-        .collect();
-    let subs: Vec<String> = list_subscriptions(db, active, None, now)
-        .await?
-        .into_iter()
-        .filter(|sub| holding.contains(&(sub.user_id.clone(), sub.list_id.clone())))
-        .map(|sub| sub.id)
-        .collect();
+        .column(subscription::Column::Id)
+        .filter(subscription::Column::Kind.eq(KIND_LIST))
+        .filter(subscription::Column::ExpiresAt.gt(now))
+        // One order for every change, so two changes lock a presentity's rows alike.
+        .order_by_asc(subscription::Column::Id);
+    join_allowed(QueryTrait::query(&mut q), presentity);
+    let subs: Vec<String> = q.into_tuple().all(db).await?;
     // Bounded statements (bind parameters) however many watchers.
     for chunk in subs.chunks(SCHEDULE_CHUNK) {
         schedule_many(db, core, chunk.to_vec(), presentity, now).await?;
     }
     Ok(())
+}
+
+/// Restricts a select of subscriptions to those whose watcher may be told about
+/// `presentity` now: the watcher is active (authorised) at the presentity, and the
+/// subscription's list still holds it.
+fn join_allowed(q: &mut SelectStatement, presentity: &str) {
+    q.inner_join(
+        watcher::Entity,
+        Expr::col((watcher::Entity, watcher::Column::Presentity))
+            .eq(presentity)
+            .and(
+                Expr::col((watcher::Entity, watcher::Column::Watcher))
+                    .equals((subscription::Entity, subscription::Column::UserId)),
+            )
+            // The one state [`domain::may_see`] lets see.
+            .and(
+                Expr::col((watcher::Entity, watcher::Column::State))
+                    .eq(domain::State::Active.as_str()),
+            ),
+    )
+    .inner_join(
+        member::Entity,
+        Expr::col((member::Entity, member::Column::Owner))
+            .equals((subscription::Entity, subscription::Column::UserId))
+            .and(
+                Expr::col((member::Entity, member::Column::ListId))
+                    .equals((subscription::Entity, subscription::Column::ListId)),
+            )
+            .and(Expr::col((member::Entity, member::Column::Member)).eq(presentity))
+            .and(Expr::col((member::Entity, member::Column::Present)).eq(true)),
+    );
 }
 
 /// Subscriptions scheduled by one [`schedule_many`].
@@ -293,38 +310,6 @@ async fn flush(core: &Core) -> Result<Option<DateTime<Utc>>> {
     Ok(next)
 }
 
-/// The (watcher, list) pairs of `users` that may be told about `presentity` now: the
-/// watcher is active (authorised) and the list still holds the presentity.
-async fn allowed_watchers<C: ConnectionTrait>(
-    db: &C,
-    presentity: &str,
-    mut users: Vec<String>,
-) -> Result<HashSet<(String, String)>> {
-    users.sort();
-    users.dedup();
-    let active: HashSet<String> = watcher::Entity::find()
-        .filter(watcher::Column::Presentity.eq(presentity))
-        .filter(watcher::Column::Watcher.is_in(users.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|w| domain::may_see(domain::State::parse(&w.state)))
-        .map(|w| w.watcher)
-        .collect();
-    if active.is_empty() {
-        return Ok(HashSet::new());
-    }
-    Ok(member::Entity::find()
-        .filter(member::Column::Member.eq(presentity))
-        .filter(member::Column::Owner.is_in(active))
-        .filter(member::Column::Present.eq(true))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| (m.owner, m.list_id))
-        .collect())
-}
-
 /// Sends a batch of due rows in one transaction; true when the batch was full (more may
 /// be due).
 ///
@@ -355,19 +340,6 @@ async fn send(core: &Core, now: DateTime<Utc>) -> Result<bool> {
             .or_default()
             .push(row.subscription_id);
     }
-    let all_subs: Vec<String> = by_presentity.values().flatten().cloned().collect();
-    let subs: HashMap<String, subscription::Model> = if all_subs.is_empty() {
-        HashMap::new()
-    } else {
-        subscription::Entity::find()
-            .filter(subscription::Column::Id.is_in(all_subs))
-            .filter(subscription::Column::ExpiresAt.gt(now))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect()
-    };
     let mut jobs = Vec::new();
     for (presentity, sub_ids) in by_presentity {
         delivery::Entity::update_many()
@@ -380,22 +352,18 @@ async fn send(core: &Core, now: DateTime<Utc>) -> Result<bool> {
             .filter(delivery::Column::SubscriptionId.is_in(sub_ids.iter().cloned()))
             .exec(&txn)
             .await?;
-        let live: Vec<&subscription::Model> =
-            sub_ids.iter().filter_map(|id| subs.get(id)).collect();
-        if live.is_empty() {
-            continue;
-        }
-        let users: Vec<String> = live.iter().map(|s| s.user_id.clone()).collect();
-        let allowed = allowed_watchers(&txn, &presentity, users).await?;
-        let live: Vec<&subscription::Model> = live
-            .into_iter()
-            .filter(|s| allowed.contains(&(s.user_id.clone(), s.list_id.clone())))
-            .collect();
+        // The live ones among them whose watcher may still be told, in one statement.
+        let mut q = subscription::Entity::find()
+            .filter(subscription::Column::Id.is_in(sub_ids))
+            .filter(subscription::Column::ExpiresAt.gt(now))
+            .order_by_asc(subscription::Column::Id);
+        join_allowed(QueryTrait::query(&mut q), &presentity);
+        let live = q.all(&txn).await?;
         if live.is_empty() {
             continue;
         }
         let contact = notifications::contact(&txn, &presentity).await?;
-        for sub in live {
+        for sub in &live {
             if let Some(job) = notifications::presence_job(core, sub, &contact, now) {
                 jobs.push((sub.id.clone(), vec![job]));
             }
