@@ -149,10 +149,8 @@ fn join_allowed(q: &mut SelectStatement, presentity: &str) {
                 Expr::col((watcher::Entity, watcher::Column::Watcher))
                     .equals((subscription::Entity, subscription::Column::UserId)),
             )
-            // The one state [`domain::may_see`] lets see.
             .and(
-                Expr::col((watcher::Entity, watcher::Column::State))
-                    .eq(domain::State::Active.as_str()),
+                Expr::col((watcher::Entity, watcher::Column::State)).is_in(domain::seeing_states()),
             ),
     )
     .inner_join(

@@ -26,6 +26,9 @@ pub enum State {
 }
 
 impl State {
+    /// Every state.
+    pub const ALL: [State; 3] = [State::Pending, State::Active, State::Revoked];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,6 +99,14 @@ pub fn may_see(state: Option<State>) -> bool {
     state == Some(State::Active)
 }
 
+/// The stored names of the states [`may_see`] lets see, for a query to match.
+pub fn seeing_states() -> impl Iterator<Item = &'static str> {
+    State::ALL
+        .into_iter()
+        .filter(|s| may_see(Some(*s)))
+        .map(State::as_str)
+}
+
 /// When the next presence notification about a presentity may go to a subscription that
 /// was last notified at `last_sent`, at least `interval` apart (RFC 3856 rate limit).
 pub fn due_at(
@@ -112,6 +123,18 @@ pub fn due_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queries_match_the_stored_names_of_exactly_the_states_that_see() {
+        for state in State::ALL {
+            assert_eq!(State::parse(state.as_str()), Some(state));
+        }
+        let seeing: Vec<&str> = seeing_states().collect();
+        assert_eq!(seeing, ["active"]);
+        for name in seeing {
+            assert!(may_see(State::parse(name)));
+        }
+    }
 
     #[test]
     fn the_state_follows_the_lists() {
