@@ -18,8 +18,8 @@ use parlay_kit::db::begin_write;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
-    sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, SelectStatement},
+    QueryTrait, Select,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -121,15 +121,13 @@ pub async fn presence_changed<C: ConnectionTrait>(
 ) -> Result<()> {
     // One statement for the watchers, their lists and their subscriptions, however many
     // (it was three, each naming every watcher again).
-    let mut q = subscription::Entity::find()
+    let subs: Vec<String> = allowed_subscriptions(presentity, now)
+        .filter(subscription::Column::Kind.eq(KIND_LIST))
         .select_only()
         .column(subscription::Column::Id)
-        .filter(subscription::Column::Kind.eq(KIND_LIST))
-        .filter(subscription::Column::ExpiresAt.gt(now))
-        // One order for every change, so two changes lock a presentity's rows alike.
-        .order_by_asc(subscription::Column::Id);
-    join_allowed(QueryTrait::query(&mut q), presentity);
-    let subs: Vec<String> = q.into_tuple().all(db).await?;
+        .into_tuple()
+        .all(db)
+        .await?;
     // Bounded statements (bind parameters) however many watchers.
     for chunk in subs.chunks(SCHEDULE_CHUNK) {
         schedule_many(db, core, chunk.to_vec(), presentity, now).await?;
@@ -137,33 +135,40 @@ pub async fn presence_changed<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Restricts a select of subscriptions to those whose watcher may be told about
-/// `presentity` now: the watcher is active (authorised) at the presentity, and the
-/// subscription's list still holds it.
-fn join_allowed(q: &mut SelectStatement, presentity: &str) {
-    q.inner_join(
-        watcher::Entity,
-        Expr::col((watcher::Entity, watcher::Column::Presentity))
-            .eq(presentity)
-            .and(
-                Expr::col((watcher::Entity, watcher::Column::Watcher))
-                    .equals((subscription::Entity, subscription::Column::UserId)),
-            )
-            .and(
-                Expr::col((watcher::Entity, watcher::Column::State)).is_in(domain::seeing_states()),
-            ),
-    )
-    .inner_join(
-        member::Entity,
-        Expr::col((member::Entity, member::Column::Owner))
-            .equals((subscription::Entity, subscription::Column::UserId))
-            .and(
-                Expr::col((member::Entity, member::Column::ListId))
-                    .equals((subscription::Entity, subscription::Column::ListId)),
-            )
-            .and(Expr::col((member::Entity, member::Column::Member)).eq(presentity))
-            .and(Expr::col((member::Entity, member::Column::Present)).eq(true)),
-    );
+/// The live subscriptions whose watcher may be told about `presentity` now: the watcher
+/// is active (authorised) at the presentity, and the subscription's list still holds it.
+/// In subscription order, one for every change, so two changes lock a presentity's rows
+/// alike.
+fn allowed_subscriptions(presentity: &str, now: DateTime<Utc>) -> Select<subscription::Entity> {
+    let mut q = subscription::Entity::find()
+        .filter(subscription::Column::ExpiresAt.gt(now))
+        .order_by_asc(subscription::Column::Id);
+    QueryTrait::query(&mut q)
+        .inner_join(
+            watcher::Entity,
+            Expr::col((watcher::Entity, watcher::Column::Presentity))
+                .eq(presentity)
+                .and(
+                    Expr::col((watcher::Entity, watcher::Column::Watcher))
+                        .equals((subscription::Entity, subscription::Column::UserId)),
+                )
+                .and(
+                    Expr::col((watcher::Entity, watcher::Column::State))
+                        .is_in(domain::seeing_states()),
+                ),
+        )
+        .inner_join(
+            member::Entity,
+            Expr::col((member::Entity, member::Column::Owner))
+                .equals((subscription::Entity, subscription::Column::UserId))
+                .and(
+                    Expr::col((member::Entity, member::Column::ListId))
+                        .equals((subscription::Entity, subscription::Column::ListId)),
+                )
+                .and(Expr::col((member::Entity, member::Column::Member)).eq(presentity))
+                .and(Expr::col((member::Entity, member::Column::Present)).eq(true)),
+        );
+    q
 }
 
 /// Subscriptions scheduled by one [`schedule_many`].
@@ -351,12 +356,10 @@ async fn send(core: &Core, now: DateTime<Utc>) -> Result<bool> {
             .exec(&txn)
             .await?;
         // The live ones among them whose watcher may still be told, in one statement.
-        let mut q = subscription::Entity::find()
+        let live = allowed_subscriptions(&presentity, now)
             .filter(subscription::Column::Id.is_in(sub_ids))
-            .filter(subscription::Column::ExpiresAt.gt(now))
-            .order_by_asc(subscription::Column::Id);
-        join_allowed(QueryTrait::query(&mut q), &presentity);
-        let live = q.all(&txn).await?;
+            .all(&txn)
+            .await?;
         if live.is_empty() {
             continue;
         }
