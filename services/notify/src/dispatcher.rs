@@ -1,33 +1,33 @@
 //! The dispatcher: claims due jobs with a lease, so replicas sharing a database never make
 //! the same attempt at once, runs at most `concurrency` attempts at a time, records each
-//! attempt and schedules the next. Woken by the consumer when jobs arrive (told which pool
-//! they are for) and by each attempt that ends (for its own pool); otherwise it sleeps until
-//! the next job falls due (at most [`MAX_IDLE`], which also bounds how late a lease left by a
-//! crashed replica is noticed). Each wake claims only for the pools it concerns: a look is a
-//! statement or two on notify's one connection.
+//! attempt and schedules the next. The consumer hands it the jobs it stored already leased
+//! (see [`crate::handoff`]), which it attempts at once; it is woken to claim from the table
+//! when the consumer stored jobs unleased (told which pool they are for), and when an
+//! attempt ends that may have made another job due: one with an order key (the next of its
+//! order may go), one that failed (its retry is scheduled), or any while its pool had jobs
+//! waiting for a slot. Otherwise it sleeps until the next job falls due (at most
+//! [`MAX_IDLE`], which also bounds how late a lease left by a crashed replica is noticed).
+//! Each wake claims only for the pools it concerns: a look is a statement or two on
+//! notify's one connection.
 //!
 //! Jobs that ask a question (see [`crate::ask`]) have their own slots, up to
-//! [`ASKING_CONCURRENCY`], and are claimed first, earliest deadline first: a call waits on
-//! them, so they never queue behind ordinary deliveries.
+//! [`ASKING_CONCURRENCY`](crate::handoff::ASKING_CONCURRENCY), and are claimed first,
+//! earliest deadline first: a call waits on them, so they never queue behind ordinary
+//! deliveries.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use parlay_kit::{bus::SharedBus, config::NotifyConfig};
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::{sync::Notify, task::JoinSet};
+use tokio::{sync::OwnedSemaphorePermit, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{
     deliver::{Outcome, Request, Sender},
     entity::job,
+    handoff::{Handoff, Leased, Look},
     recorder::Recorder,
     schedule::{self, Backoff, Next},
     store::{self, Pool},
@@ -42,57 +42,18 @@ pub const MAX_IDLE: Duration = Duration::from_secs(1);
 /// How often `parlay_notify_pending` (jobs still to be delivered) is counted afresh.
 const COUNT_PENDING_EVERY: Duration = Duration::from_secs(5);
 
-/// Questions in flight at once, besides the `concurrency` ordinary deliveries. Each holds a
-/// connection for at most the attempt timeout; the bound keeps a burst of questions to an
-/// application that hangs within the file descriptors of one process.
-pub const ASKING_CONCURRENCY: usize = 512;
-
-/// Tells the dispatcher that jobs were stored, and for which pools, so that it claims
-/// only for those.
-#[derive(Debug, Default)]
-pub struct Wake {
-    notify: Notify,
-    asking: AtomicBool,
-    ordinary: AtomicBool,
-}
-
-impl Wake {
-    /// New jobs of `pool` were committed.
-    pub fn stored(&self, pool: Pool) {
-        let flag = match pool {
-            Pool::Asking => &self.asking,
-            Pool::Ordinary => &self.ordinary,
-        };
-        flag.store(true, Ordering::Release);
-        self.notify.notify_one();
-    }
-
-    /// Waits for jobs to be stored; the pools that got some since the last time.
-    async fn stored_in(&self) -> Look {
-        self.notify.notified().await;
-        Look {
-            asking: self.asking.swap(false, Ordering::AcqRel),
-            ordinary: self.ordinary.swap(false, Ordering::AcqRel),
-        }
-    }
-}
-
-/// The pools the dispatcher claims jobs for at its next look at the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Look {
-    asking: bool,
-    ordinary: bool,
-}
-
-impl Look {
-    const BOTH: Look = Look {
-        asking: true,
-        ordinary: true,
-    };
-
-    fn any(self) -> bool {
-        self.asking || self.ordinary
-    }
+/// The lease of a job claimed or stored at `now`: `lease_secs`, or for a question until
+/// its deadline has passed (it may wait longer than a lease for the application's answer)
+/// plus a margin to record it, whichever is later.
+pub fn lease_until(
+    now: DateTime<Utc>,
+    lease_secs: u64,
+    reply_deadline: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    let lease = store::after(now, lease_secs);
+    reply_deadline.map_or(lease, |deadline| {
+        lease.max(store::after(deadline, QUESTION_MARGIN_SECS))
+    })
 }
 
 /// Shared by the dispatcher and its attempt tasks.
@@ -105,15 +66,16 @@ pub struct Dispatcher {
     pub sender: Sender,
     /// notify's settings.
     pub config: NotifyConfig,
-    /// Signalled when new jobs were stored.
-    pub wake: Arc<Wake>,
+    /// The slots of both pools; hands over the jobs stored leased, and signals the
+    /// others.
+    pub handoff: Arc<Handoff>,
     /// Where the answers to questions are published.
     pub bus: SharedBus,
 }
 
 impl Dispatcher {
     /// Runs until `shutdown`, then waits for the attempts in flight (each bounded by the
-    /// attempt timeout).
+    /// attempt timeout), those handed over meanwhile included.
     pub async fn run(self, shutdown: CancellationToken) {
         let this = Arc::new(self);
         let mut inflight = JoinSet::new();
@@ -123,6 +85,9 @@ impl Dispatcher {
         // Which pools to claim for now, and when to look at the table at the latest.
         let mut look = Look::BOTH;
         let mut next_look = tokio::time::Instant::now();
+        // The pools whose last look found more claimable jobs than free slots (or no free
+        // slot): each attempt of theirs that ends lets the next one go.
+        let mut behind = Look::default();
         while !shutdown.is_cancelled() {
             if counted.is_none_or(|at| at.elapsed() >= COUNT_PENDING_EVERY) {
                 counted = Some(tokio::time::Instant::now());
@@ -132,7 +97,10 @@ impl Dispatcher {
                 }
             }
             if look.any() {
-                let wait = match this.fill(look, &mut inflight, &mut asking, &shutdown).await {
+                let wait = match this
+                    .fill(look, &mut behind, &mut inflight, &mut asking, &shutdown)
+                    .await
+                {
                     Ok(wait) => {
                         error_wait = Duration::from_millis(100);
                         wait
@@ -145,69 +113,103 @@ impl Dispatcher {
                 };
                 next_look = tokio::time::Instant::now() + wait;
             }
-            // An attempt that ends makes only jobs of its own pool claimable: an ordinary
-            // delivery may let the next of its order key go, or free a slot of a full pool.
-            // A question makes no other job due (questions are not ordered and get one
-            // attempt), so its pool is looked at again only if it was full.
-            let asking_full = asking.len() >= ASKING_CONCURRENCY;
             look = tokio::select! {
                 _ = shutdown.cancelled() => Look::BOTH,
-                look = this.wake.stored_in() => look,
+                (look, arrived) = this.handoff.stored_in() => {
+                    this.start(arrived, &mut inflight, &mut asking);
+                    look
+                }
                 _ = tokio::time::sleep_until(next_look) => Look::BOTH,
-                Some(done) = inflight.join_next(), if !inflight.is_empty() => {
-                    log_panic(done);
-                    Look { asking: false, ordinary: true }
-                }
-                Some(done) = asking.join_next(), if !asking.is_empty() => {
-                    log_panic(done);
-                    Look { asking: asking_full, ordinary: false }
-                }
+                Some(done) = inflight.join_next(), if !inflight.is_empty() => Look {
+                    asking: false,
+                    ordinary: ended(done) || behind.ordinary,
+                },
+                // A question makes no other job due (questions are not ordered and get one
+                // attempt), so its pool is looked at again only if jobs wait for a slot.
+                Some(done) = asking.join_next(), if !asking.is_empty() => Look {
+                    asking: ended(done) || behind.asking,
+                    ordinary: false,
+                },
             };
             // Every attempt that ended meanwhile frees its slot now, so the next fill
             // claims them together.
             while let Some(done) = inflight.try_join_next() {
-                log_panic(done);
-                look.ordinary = true;
+                look.ordinary |= ended(done) || behind.ordinary;
             }
             while let Some(done) = asking.try_join_next() {
-                log_panic(done);
-                look.asking |= asking_full;
+                look.asking |= ended(done) || behind.asking;
             }
         }
+        // Jobs handed over as shutdown began are leased to this instance: attempt them
+        // rather than leave them to wait for their lease to run out.
+        this.start(this.handoff.take_arrived(), &mut inflight, &mut asking);
         while let Some(done) = inflight.join_next().await {
-            log_panic(done);
+            ended(done);
         }
         while let Some(done) = asking.join_next().await {
-            log_panic(done);
+            ended(done);
         }
     }
 
-    /// Claims due jobs of the pools `look` names into their free slots, questions first;
-    /// returns how long to sleep unless woken.
+    /// Starts the attempts of jobs the consumer stored leased to this instance.
+    fn start(
+        self: &Arc<Self>,
+        arrived: Vec<Leased>,
+        inflight: &mut JoinSet<bool>,
+        asking: &mut JoinSet<bool>,
+    ) {
+        for Leased {
+            job,
+            lease_until,
+            slot,
+        } in arrived
+        {
+            let tasks = match Pool::of(&job) {
+                Pool::Asking => &mut *asking,
+                Pool::Ordinary => &mut *inflight,
+            };
+            self.spawn(tasks, job, lease_until, slot);
+        }
+    }
+
+    fn spawn(
+        self: &Arc<Self>,
+        tasks: &mut JoinSet<bool>,
+        job: job::Model,
+        lease_until: DateTime<Utc>,
+        slot: OwnedSemaphorePermit,
+    ) {
+        let this = Arc::clone(self);
+        tasks.spawn(async move {
+            let more = this.attempt(job, lease_until).await;
+            drop(slot);
+            more
+        });
+    }
+
+    /// Claims due jobs of the pools `look` names into their free slots, questions first,
+    /// and notes in `behind` which pools have jobs left waiting for a slot; returns how long
+    /// to sleep unless woken.
     async fn fill(
         self: &Arc<Self>,
         look: Look,
-        inflight: &mut JoinSet<()>,
-        asking: &mut JoinSet<()>,
+        behind: &mut Look,
+        inflight: &mut JoinSet<bool>,
+        asking: &mut JoinSet<bool>,
         shutdown: &CancellationToken,
     ) -> Result<Duration, DbErr> {
         if look.asking {
-            self.claim_into(Pool::Asking, asking, ASKING_CONCURRENCY, shutdown)
-                .await?;
+            behind.asking = self.claim_into(Pool::Asking, asking, shutdown).await?;
         }
         if look.ordinary {
-            self.claim_into(Pool::Ordinary, inflight, self.config.concurrency, shutdown)
-                .await?;
+            behind.ordinary = self.claim_into(Pool::Ordinary, inflight, shutdown).await?;
         }
         if shutdown.is_cancelled() {
             return Ok(Duration::ZERO);
         }
         // Only a pool with a free slot can take a job now; a full one is woken by the next
         // of its attempts that ends.
-        let pool = match (
-            asking.len() < ASKING_CONCURRENCY,
-            inflight.len() < self.config.concurrency,
-        ) {
+        let pool = match (!behind.asking, !behind.ordinary) {
             (true, true) => None,
             (true, false) => Some(Pool::Asking),
             (false, true) => Some(Pool::Ordinary),
@@ -220,42 +222,44 @@ impl Dispatcher {
         })
     }
 
-    /// Claims due jobs of `pool` until `tasks` holds `limit` attempts.
+    /// Claims due jobs of `pool` into its free slots; whether jobs may be left waiting for
+    /// a slot (every free slot was filled, or none was free).
     async fn claim_into(
         self: &Arc<Self>,
         pool: Pool,
-        tasks: &mut JoinSet<()>,
-        limit: usize,
+        tasks: &mut JoinSet<bool>,
         shutdown: &CancellationToken,
-    ) -> Result<(), DbErr> {
-        let free = limit.saturating_sub(tasks.len());
-        if free == 0 || shutdown.is_cancelled() {
-            return Ok(());
+    ) -> Result<bool, DbErr> {
+        if shutdown.is_cancelled() {
+            return Ok(false);
         }
+        let Some(mut slots) = self.handoff.take(pool, usize::MAX) else {
+            return Ok(true);
+        };
+        let free = slots.num_permits();
         let now = store::now();
         // Every free slot in one statement: claiming row by row put one write per job on
         // the dispatcher's own path, each waiting behind the attempts' writes.
         let lease = self.config.lease_secs;
         let (jobs, lease_until) = store::claim_due(&self.db, now, free as u64, pool, |jobs| {
-            let lease_until = store::after(now, lease);
-            // A question is held until its deadline has passed (it may wait longer than a
-            // lease for the application's answer), plus a margin to record it: the latest
-            // deadline of those claimed together.
+            // The latest deadline of those claimed together.
             jobs.iter()
-                .filter_map(|job| job.reply_deadline)
-                .map(|deadline| store::after(deadline, QUESTION_MARGIN_SECS))
-                .fold(lease_until, DateTime::max)
+                .map(|job| lease_until(now, lease, job.reply_deadline))
+                .fold(store::after(now, lease), DateTime::max)
         })
         .await?;
+        let claimed = jobs.len();
         for job in jobs {
-            let this = Arc::clone(self);
-            tasks.spawn(async move { this.attempt(job, lease_until).await });
+            // One slot a job: as many jobs were claimed as slots taken, at most.
+            let Some(slot) = slots.split(1) else { break };
+            self.spawn(tasks, job, lease_until, slot);
         }
-        Ok(())
+        Ok(claimed == free)
     }
 
-    /// Makes one attempt of a claimed job and records it.
-    async fn attempt(self: Arc<Self>, job: job::Model, lease_until: DateTime<Utc>) {
+    /// Makes one attempt of a leased job and records it; whether its end may have made
+    /// another job due (see [`Dispatcher::attempt_in_span`]).
+    async fn attempt(self: Arc<Self>, job: job::Model, lease_until: DateTime<Utc>) -> bool {
         let number = job.attempts.saturating_add(1);
         let span = tracing::info_span!(
             "notify.deliver",
@@ -268,20 +272,29 @@ impl Dispatcher {
         parlay_kit::telemetry::set_remote_parent(&span, job.traceparent.as_deref());
         self.attempt_in_span(job, lease_until, number)
             .instrument(span)
-            .await;
+            .await
     }
 
-    async fn attempt_in_span(&self, mut job: job::Model, lease_until: DateTime<Utc>, number: i32) {
+    /// The attempt; true when its end may let another job go: the next of its order (it
+    /// has an order key), or its own retry (it was not delivered). A question never does.
+    async fn attempt_in_span(
+        &self,
+        mut job: job::Model,
+        lease_until: DateTime<Utc>,
+        number: i32,
+    ) -> bool {
         if let Some((subject, deadline)) = job.reply_to() {
             let subject = subject.to_string();
-            return self.ask(job, &subject, deadline, lease_until, number).await;
+            self.ask(job, &subject, deadline, lease_until, number).await;
+            return false;
         }
+        let ordered = job.order_key.is_some();
         if job.expires_at <= store::now() {
             tracing::warn!("notification expired before it could be attempted; abandoned");
             if let Err(e) = store::expire(&self.db, &job, lease_until).await {
                 tracing::warn!(error = %e, "could not mark the job expired; retried after its lease");
             }
-            return;
+            return ordered;
         }
         let attempt = self
             .sender
@@ -318,7 +331,7 @@ impl Dispatcher {
         let record = store::Record::new(&job, lease_until, number, &attempt, next);
         if let Err(e) = self.recorder.record(record).await {
             tracing::warn!(error = %e, "could not record the attempt; retried after its lease");
-            return;
+            return true;
         }
         let (status, error) = match &attempt.outcome {
             Outcome::Answered { status, .. } => (Some(*status), None),
@@ -343,39 +356,17 @@ impl Dispatcher {
                 tracing::warn!(status, error, expires_at = %job.expires_at, "notification abandoned after its last attempt");
             }
         }
+        ordered || !matches!(next, Next::Delivered)
     }
 }
 
-fn log_panic(done: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = done
-        && e.is_panic()
-    {
-        tracing::error!(error = %e, "a notification attempt panicked; retried after its lease");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use futures::FutureExt;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn a_wake_names_the_pools_that_got_jobs_since_the_one_before() {
-        let wake = Wake::default();
-        assert_eq!(wake.stored_in().now_or_never(), None, "nothing stored yet");
-
-        wake.stored(Pool::Asking);
-        let only_questions = Look {
-            asking: true,
-            ordinary: false,
-        };
-        assert_eq!(wake.stored_in().now_or_never(), Some(only_questions));
-
-        wake.stored(Pool::Ordinary);
-        wake.stored(Pool::Asking);
-        assert_eq!(wake.stored_in().now_or_never(), Some(Look::BOTH));
-        // Both were taken by that one wake: no second one is pending.
-        assert_eq!(wake.stored_in().now_or_never(), None);
-    }
+/// What an attempt task said when it ended (a panic counts as "look again": its job waits
+/// for its lease to run out).
+fn ended(done: Result<bool, tokio::task::JoinError>) -> bool {
+    done.unwrap_or_else(|e| {
+        if e.is_panic() {
+            tracing::error!(error = %e, "a notification attempt panicked; retried after its lease");
+        }
+        true
+    })
 }

@@ -21,6 +21,7 @@ pub mod deliver;
 mod dispatcher;
 pub mod entity;
 pub mod error;
+mod handoff;
 mod janitor;
 pub mod migration;
 mod recorder;
@@ -111,11 +112,12 @@ impl Notify {
             })
             .await
             .context("subscribing to notification jobs")?;
-        let wake = Arc::new(dispatcher::Wake::default());
+        let handoff = Arc::new(handoff::Handoff::new(settings.concurrency));
         let consumer = consumer::Consumer {
             db: db.clone(),
             max_age: Duration::from_secs(settings.max_age_secs),
-            wake: Arc::clone(&wake),
+            lease_secs: settings.lease_secs,
+            handoff: Arc::clone(&handoff),
         };
         let janitor = janitor::Janitor {
             db: db.clone(),
@@ -127,7 +129,7 @@ impl Notify {
             db,
             sender,
             config: settings,
-            wake,
+            handoff,
             bus,
         };
         Ok(Notify {

@@ -35,28 +35,33 @@ pub fn now() -> DateTime<Utc> {
 
 /// Stores `row` unless a job with its id exists; true when it was new.
 pub async fn insert_job<C: ConnectionTrait>(db: &C, row: job::Model) -> Result<bool, DbErr> {
-    Ok(insert_jobs(db, vec![row]).await? > 0)
+    Ok(!insert_jobs(db, std::slice::from_ref(&row))
+        .await?
+        .is_empty())
 }
 
 /// Stores `rows` in one statement, skipping the job ids already stored (and repeats within
-/// `rows`); how many were new.
-pub async fn insert_jobs<C: ConnectionTrait>(db: &C, rows: Vec<job::Model>) -> Result<u64, DbErr> {
+/// `rows`); the ids of those that were new.
+pub async fn insert_jobs<C: ConnectionTrait>(
+    db: &C,
+    rows: &[job::Model],
+) -> Result<Vec<String>, DbErr> {
     let mut seen = HashSet::new();
     let rows: Vec<job::ActiveModel> = rows
-        .into_iter()
-        .filter(|r| seen.insert(r.job_id.clone()))
-        .map(|r| job::ActiveModel::from(r).reset_all())
+        .iter()
+        .filter(|r| seen.insert(r.job_id.as_str()))
+        .map(|r| job::ActiveModel::from(r.clone()).reset_all())
         .collect();
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let result = job::Entity::insert_many(rows)
         .on_conflict_do_nothing()
-        .exec_without_returning(db)
+        .exec_with_returning_keys(db)
         .await?;
     Ok(match result {
-        TryInsertResult::Inserted(n) => n,
-        _ => 0,
+        TryInsertResult::Inserted(ids) => ids,
+        _ => Vec::new(),
     })
 }
 
@@ -83,6 +88,15 @@ pub enum Pool {
 }
 
 impl Pool {
+    /// The pool `job` belongs to.
+    pub fn of(job: &job::Model) -> Pool {
+        if job.reply_deadline.is_some() {
+            Pool::Asking
+        } else {
+            Pool::Ordinary
+        }
+    }
+
     fn condition(self) -> Condition {
         match self {
             Pool::Asking => Condition::all().add(Column::ReplyDeadline.is_not_null()),

@@ -3,10 +3,11 @@
 use bytes::Bytes;
 use parlay_kit::bus::{Bus, Envelope};
 use parlay_notify::{NOTIFICATION_ID_HEADER, entity::job::Status};
+use parlay_proto::notify::v1::NotificationJob;
 
 use crate::{
     harness::{Backend, Harness, TRACEPARENT, attempts, config, job, job_row, until_status},
-    receiver::Receiver,
+    receiver::{Receiver, Reply},
 };
 
 on_both_backends!(
@@ -14,6 +15,7 @@ on_both_backends!(
     same_job_published_twice_is_delivered_once,
     bad_payloads_are_acknowledged_and_dropped,
     traceparent_can_be_turned_off,
+    jobs_beyond_the_free_slots_wait_unleased_and_go_as_slots_free,
 );
 
 async fn delivered_once_with_headers_and_body(backend: Backend) {
@@ -110,5 +112,48 @@ async fn traceparent_can_be_turned_off(backend: Backend) {
     let requests = receiver.requests();
     assert_eq!(requests.len(), 1);
     assert!(requests[0].headers.get("traceparent").is_none());
+    h.finish().await;
+}
+
+async fn jobs_beyond_the_free_slots_wait_unleased_and_go_as_slots_free(backend: Backend) {
+    // The first two attempts hold both slots until they time out, 5 s on.
+    let receiver = Receiver::start([Reply::Hang, Reply::Hang]).await;
+    let mut config = config();
+    config.notify.concurrency = 2;
+    config.notify.attempt_timeout_ms = 5_000;
+    config.notify.lease_secs = 30;
+    let h = Harness::start(backend, &config).await;
+    let url = receiver.url("/hooks/calls");
+    let first = [job(url.clone()), job(url.clone())];
+    let keyed = NotificationJob {
+        order_key: "rq1:tel:+15550001".into(),
+        ..job(url.clone())
+    };
+    let waiting = job(url);
+    for j in first.iter().chain([&keyed, &waiting]) {
+        h.publish(j).await;
+    }
+
+    // Each is stored when it is acknowledged: the first two leased to this instance, in the
+    // two slots; the keyed one never at arrival (an earlier job of its order could be
+    // pending); the last finds no free slot and waits, unleased, for the dispatcher.
+    for j in &first {
+        let row = job_row(&h.db, &j.job_id).await.expect("stored on ack");
+        assert!(row.lease_until.is_some(), "{} leased on arrival", j.job_id);
+    }
+    for j in [&keyed, &waiting] {
+        let row = job_row(&h.db, &j.job_id).await.expect("stored on ack");
+        assert_eq!(row.lease_until, None, "{} waits for a slot", j.job_id);
+        assert_eq!(row.attempts, 0);
+    }
+
+    // As the hanging attempts time out, the waiting jobs are claimed and delivered; the
+    // first two are retried (as their attempts failed) and delivered too.
+    for j in first.iter().chain([&keyed, &waiting]) {
+        let row = until_status(&h.db, &j.job_id, Status::Delivered).await;
+        let expected = if first.contains(j) { 2 } else { 1 };
+        assert_eq!(row.attempts, expected, "{}", j.job_id);
+        assert_eq!(receiver.for_id(&j.job_id).len(), expected as usize);
+    }
     h.finish().await;
 }
