@@ -195,18 +195,24 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
     if ready.is_empty() {
         return Ok(outcomes);
     }
-    let ids: Vec<&str> = ready
-        .iter()
-        .map(|(_, r)| r.event.event_id.as_str())
-        .collect();
-    let seen = seen(&core.db, &ids).await?;
-    ready.retain(|(i, r)| {
-        let new = !seen.contains(&r.event.event_id);
-        if !new {
-            outcomes[*i] = Outcome::Duplicate;
-        }
-        new
-    });
+    // Files are written before the transaction: a redelivery must not write them again
+    // (its message may have been deleted since), so a batch with files first reads which
+    // events were processed already. Without files, the inbox's insert in the transaction
+    // is the one check.
+    if ready.iter().any(|(_, r)| !r.attachments.is_empty()) {
+        let ids: Vec<&str> = ready
+            .iter()
+            .map(|(_, r)| r.event.event_id.as_str())
+            .collect();
+        let seen = seen(&core.db, &ids).await?;
+        ready.retain(|(i, r)| {
+            let new = !seen.contains(&r.event.event_id);
+            if !new {
+                outcomes[*i] = Outcome::Duplicate;
+            }
+            new
+        });
+    }
     for (_, r) in ready.iter().filter(|(_, r)| !r.attachments.is_empty()) {
         let files = r
             .attachments
@@ -234,7 +240,9 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
             stored.push((i, r));
         } else {
             outcomes[i] = Outcome::Duplicate;
-            raced.push(r.row.id.clone());
+            if !r.attachments.is_empty() {
+                raced.push(r.row.id.clone());
+            }
         }
     }
     if !stored.is_empty() {

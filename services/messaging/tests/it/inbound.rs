@@ -205,6 +205,24 @@ async fn a_redelivered_inbound_event_stores_one_message_and_never_revives_files(
 }
 
 #[tokio::test]
+async fn a_redelivered_inbound_sms_stores_one_message_and_never_revives_it() {
+    let h = Harness::start().await;
+    let event = inbound_sms(FROM, REG, "once");
+    h.inbound(event.clone()).await;
+    h.inbound(event.clone()).await;
+    let listed = list(&h, REG, 0).await;
+    assert_eq!(texts(&listed), ["once"]);
+    let id = listed.messages[0].message_id.clone();
+    h.client()
+        .delete_inbound_message(req(APP, message_ref(REG, &id)))
+        .await
+        .unwrap();
+    h.inbound(event).await;
+    assert_eq!(list(&h, REG, 0).await.messages.len(), 0);
+    h.finish().await;
+}
+
+#[tokio::test]
 async fn an_inbound_mms_over_the_size_limit_is_dropped() {
     let h = Harness::start_with(Backend::Sqlite, |c| c.messaging.max_attachment_bytes = 10).await;
     h.inbound(inbound_mms(
