@@ -7,9 +7,11 @@
 //! the dispatcher's ordered delivery relies on (a later job stored first could be sent
 //! before an earlier one arrived).
 //!
-//! Questions and jobs without an order key are stored leased to this instance, as many as
-//! their pool has free slots, and handed to the dispatcher to attempt at once (see
-//! [`crate::handoff`]); the others are left for the dispatcher to claim.
+//! Jobs are leased to this instance as they are stored, as many as their pool has free
+//! slots, and handed to the dispatcher to attempt at once (see [`crate::handoff`]): a
+//! question or a job without an order key in the statement that stores it, a job with an
+//! order key right after its commit if it is the first pending of its order. The others are
+//! left for the dispatcher to claim.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
@@ -93,35 +95,39 @@ impl Consumer {
         // A repeat within the chunk is stored once, as its first: lease only that one.
         let mut seen = HashSet::with_capacity(rows.len());
         rows.retain(|r| seen.insert(r.job_id.clone()));
-        let mut leases = self.lease(&mut rows);
-        let index = |pool: Pool| pool as usize;
+        let mut lease = self.lease(&mut rows);
         match store::insert_jobs(&self.db, &rows).await {
             Ok(new) => {
                 let new: HashSet<String> = new.into_iter().collect();
+                let claimed = self.claim_keyed(&mut lease, &new).await;
                 let mut arrived = Vec::new();
                 let mut unleased = [false; 2];
-                for row in rows {
+                for mut row in rows {
                     if !new.contains(&row.job_id) {
                         continue;
                     }
                     let pool = Pool::of(&row);
-                    match row.lease_until {
-                        Some(lease_until) => {
-                            if let Some(slot) =
-                                leases[index(pool)].as_mut().and_then(|s| s.split(1))
-                            {
-                                arrived.push(Leased {
-                                    job: row,
-                                    lease_until,
-                                    slot,
-                                });
-                            }
-                        }
-                        None => unleased[index(pool)] = true,
+                    if row.lease_until.is_none() {
+                        row.lease_until = claimed
+                            .as_ref()
+                            .filter(|(ids, _)| ids.contains(&row.job_id))
+                            .map(|(_, lease_until)| *lease_until);
+                    }
+                    let slot = row
+                        .lease_until
+                        .and_then(|_| lease.slots[index(pool)].as_mut())
+                        .and_then(|slots| slots.split(1));
+                    match (row.lease_until, slot) {
+                        (Some(lease_until), Some(slot)) => arrived.push(Leased {
+                            job: row,
+                            lease_until,
+                            slot,
+                        }),
+                        _ => unleased[index(pool)] = true,
                     }
                 }
-                // The slots of jobs that were not new go back.
-                drop(leases);
+                // The slots of jobs that were not new, or not first of their order, go back.
+                drop(lease);
                 for pool in [Pool::Asking, Pool::Ordinary] {
                     if unleased[index(pool)] {
                         self.handoff.stored(pool);
@@ -131,7 +137,7 @@ impl Consumer {
                 futures::future::join_all(taken.into_iter().map(Delivery::ack)).await;
             }
             Err(e) => {
-                drop(leases);
+                drop(lease);
                 tracing::warn!(jobs = taken.len(), error = %e,
                     "could not store notification jobs; redelivery requested");
                 futures::future::join_all(taken.into_iter().map(|d| d.retry(STORE_RETRY))).await;
@@ -139,31 +145,69 @@ impl Consumer {
         }
     }
 
-    /// Leases the rows that may be attempted at once (questions, and jobs without an order
-    /// key, due now) into free slots of their pool, in order, as many as there are; the
-    /// slots taken, by pool (`Pool as usize`).
-    fn lease(&self, rows: &mut [job::Model]) -> [Option<OwnedSemaphorePermit>; 2] {
+    /// Takes free slots of their pool for the rows that may be attempted at once (every
+    /// due job: questions and jobs without an order key are leased as they are stored, the
+    /// jobs with one right after, if they are the first of their order), in order, as many
+    /// as there are.
+    fn lease(&self, rows: &mut [job::Model]) -> Lease {
         let now = store::now();
-        [Pool::Asking, Pool::Ordinary].map(|pool| {
+        let mut keyed = Vec::new();
+        let slots = [Pool::Asking, Pool::Ordinary].map(|pool| {
             let mut eligible: Vec<&mut job::Model> = rows
                 .iter_mut()
-                .filter(|r| Pool::of(r) == pool && at_once(r, now))
+                .filter(|r| Pool::of(r) == pool && r.next_attempt_at <= now)
                 .collect();
             let taken = self.handoff.take(pool, eligible.len())?;
             for row in eligible.iter_mut().take(taken.num_permits()) {
-                row.lease_until = Some(dispatcher::lease_until(
-                    now,
-                    self.lease_secs,
-                    row.reply_deadline,
-                ));
+                if row.reply_deadline.is_none() && row.order_key.is_some() {
+                    keyed.push(row.job_id.clone());
+                } else {
+                    row.lease_until = Some(dispatcher::lease_until(
+                        now,
+                        self.lease_secs,
+                        row.reply_deadline,
+                    ));
+                }
             }
             Some(taken)
-        })
+        });
+        Lease { slots, keyed }
+    }
+
+    /// Leases the jobs with an order key that were given a slot and stored new, those first
+    /// of their order; their ids and lease. After their commit, so that the check sees what a
+    /// claim would (see [`store::claim_stored`]); a failure leaves them to the dispatcher.
+    async fn claim_keyed(
+        &self,
+        lease: &mut Lease,
+        new: &HashSet<String>,
+    ) -> Option<(HashSet<String>, DateTime<Utc>)> {
+        let ids: Vec<String> = std::mem::take(&mut lease.keyed)
+            .into_iter()
+            .filter(|id| new.contains(id))
+            .collect();
+        if ids.is_empty() {
+            return None;
+        }
+        let now = store::now();
+        let lease_until = store::after(now, self.lease_secs);
+        match store::claim_stored(&self.db, ids, now, lease_until).await {
+            Ok(jobs) => Some((jobs.into_iter().map(|j| j.job_id).collect(), lease_until)),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not lease the jobs just stored; the dispatcher claims them");
+                None
+            }
+        }
     }
 }
 
-/// Whether `row` may be attempted as soon as it is stored: nothing orders it behind another
-/// job, and it is due.
-fn at_once(row: &job::Model, now: DateTime<Utc>) -> bool {
-    (row.reply_deadline.is_some() || row.order_key.is_none()) && row.next_attempt_at <= now
+/// The slots a chunk of jobs took, by pool (`Pool as usize`), and the jobs with an order
+/// key given one, to lease once stored.
+struct Lease {
+    slots: [Option<OwnedSemaphorePermit>; 2],
+    keyed: Vec<String>,
+}
+
+fn index(pool: Pool) -> usize {
+    pool as usize
 }

@@ -1,14 +1,15 @@
 //! What the consumer and the dispatcher share: the attempt slots of each pool, and the
 //! wake-up that tells the dispatcher what the consumer stored.
 //!
-//! A fresh job that nothing orders behind another (a question, or a job without an order
-//! key) is stored already leased to this instance when its pool has a free slot, and handed
-//! to the dispatcher with that slot ([`Leased`]), which attempts it at once: no look at the
-//! table to find it and no second write to lease it. Every other job (one with an order key,
-//! which may have to wait for an earlier one; one that found its pool full) is stored
-//! unleased, and the dispatcher is woken to claim it from the table ([`Handoff::stored`]).
-//! A leased job that is never attempted (a crash, a shutdown between the store and the
-//! attempt) is claimed again once its lease has run out, as any other.
+//! A fresh job is stored leased to this instance when its pool has a free slot and nothing
+//! orders it behind another job, and handed to the dispatcher with that slot ([`Leased`]),
+//! which attempts it at once: no look at the table to find it. A question or a job without
+//! an order key is leased by the statement that stores it; a job with an order key by one
+//! more right after that commit, if it is the first pending of its order (the check a claim
+//! makes). Every other job (the next of an order, one that found its pool full) is stored
+//! unleased, and the dispatcher is woken to claim it from the table
+//! ([`Handoff::stored`]). A leased job that is never attempted (a crash, a shutdown between
+//! the store and the attempt) is claimed again once its lease has run out, as any other.
 
 use std::sync::{
     Arc, Mutex,

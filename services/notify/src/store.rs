@@ -176,6 +176,29 @@ pub async fn claim_due(
     Ok((leased, lease_until))
 }
 
+/// Leases, until `lease_until`, those of the ordinary jobs `ids` (just stored) that are
+/// claimable at `now` and the first pending of their order, in one statement; returns them
+/// as leased. Run after the jobs' own commit, it sees what a claim sees: an earlier job of
+/// the same order stored by anyone keeps them waiting.
+pub async fn claim_stored(
+    db: &DatabaseConnection,
+    ids: Vec<String>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Vec<job::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    job::Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(lease_until))
+        .filter(Column::JobId.is_in(ids))
+        .filter(claimable(now))
+        .filter(Pool::Ordinary.condition())
+        .filter(first_of_its_order())
+        .exec_with_returning(db)
+        .await
+}
+
 /// How many jobs are still to be delivered (pending, leased or not).
 pub async fn pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;

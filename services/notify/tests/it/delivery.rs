@@ -1,7 +1,9 @@
 //! First-attempt delivery: headers, body, de-duplication, bad payloads.
 
 use bytes::Bytes;
+use chrono::{TimeDelta, Utc};
 use parlay_kit::bus::{Bus, Envelope};
+use parlay_kit::wire::timestamp;
 use parlay_notify::{NOTIFICATION_ID_HEADER, entity::job::Status};
 use parlay_proto::notify::v1::NotificationJob;
 
@@ -116,44 +118,66 @@ async fn traceparent_can_be_turned_off(backend: Backend) {
 }
 
 async fn jobs_beyond_the_free_slots_wait_unleased_and_go_as_slots_free(backend: Backend) {
-    // The first two attempts hold both slots until they time out, 5 s on.
-    let receiver = Receiver::start([Reply::Hang, Reply::Hang]).await;
+    // The first three attempts hold the three slots until they time out, 5 s on.
+    let receiver = Receiver::start([Reply::Hang; 3]).await;
     let mut config = config();
-    config.notify.concurrency = 2;
+    config.notify.concurrency = 3;
     config.notify.attempt_timeout_ms = 5_000;
     config.notify.lease_secs = 30;
     let h = Harness::start(backend, &config).await;
     let url = receiver.url("/hooks/calls");
-    let first = [job(url.clone()), job(url.clone())];
-    let keyed = NotificationJob {
+    let keyed = |created: TimeDelta| NotificationJob {
         order_key: "rq1:tel:+15550001".into(),
+        created_at: Some(timestamp(Utc::now() + created)),
         ..job(url.clone())
     };
-    let waiting = job(url);
-    for j in first.iter().chain([&keyed, &waiting]) {
+    let first = job(url.clone());
+    let keyed_first = keyed(TimeDelta::zero());
+    let keyed_second = keyed(TimeDelta::milliseconds(1));
+    let third = job(url.clone());
+    let waiting = job(url.clone());
+    let all = [&first, &keyed_first, &keyed_second, &third, &waiting];
+    for j in all {
         h.publish(j).await;
     }
 
-    // Each is stored when it is acknowledged: the first two leased to this instance, in the
-    // two slots; the keyed one never at arrival (an earlier job of its order could be
-    // pending); the last finds no free slot and waits, unleased, for the dispatcher.
-    for j in &first {
+    // Each is stored when it is acknowledged. Leased to this instance there and then, each
+    // into a free slot: the first, the first of its order, and the third. Left unleased: the
+    // second of the order (the first is pending), and the last (no slot was free).
+    for (j, leased) in all.iter().zip([true, true, false, true, false]) {
         let row = job_row(&h.db, &j.job_id).await.expect("stored on ack");
-        assert!(row.lease_until.is_some(), "{} leased on arrival", j.job_id);
-    }
-    for j in [&keyed, &waiting] {
-        let row = job_row(&h.db, &j.job_id).await.expect("stored on ack");
-        assert_eq!(row.lease_until, None, "{} waits for a slot", j.job_id);
-        assert_eq!(row.attempts, 0);
+        assert_eq!(
+            row.lease_until.is_some(),
+            leased,
+            "{} leased on arrival",
+            j.job_id
+        );
+        if !leased {
+            assert_eq!(row.attempts, 0);
+        }
     }
 
-    // As the hanging attempts time out, the waiting jobs are claimed and delivered; the
-    // first two are retried (as their attempts failed) and delivered too.
-    for j in first.iter().chain([&keyed, &waiting]) {
+    // As the hanging attempts time out, the waiting jobs are claimed and delivered, the
+    // second of the order after the first; the three that hung are retried and delivered.
+    for (j, attempts) in all.iter().zip([2, 2, 1, 2, 1]) {
         let row = until_status(&h.db, &j.job_id, Status::Delivered).await;
-        let expected = if first.contains(j) { 2 } else { 1 };
-        assert_eq!(row.attempts, expected, "{}", j.job_id);
-        assert_eq!(receiver.for_id(&j.job_id).len(), expected as usize);
+        assert_eq!(row.attempts, attempts, "{}", j.job_id);
+        assert_eq!(receiver.for_id(&j.job_id).len(), attempts as usize);
     }
+    let order: Vec<String> = receiver
+        .requests()
+        .iter()
+        .map(|r| r.notification_id().to_string())
+        .filter(|id| [&keyed_first.job_id, &keyed_second.job_id].contains(&id))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            &keyed_first.job_id,
+            &keyed_first.job_id,
+            &keyed_second.job_id
+        ]
+        .map(|s| s.to_string())
+    );
     h.finish().await;
 }
