@@ -190,7 +190,7 @@ impl Consumer {
             return None;
         }
         let now = store::now();
-        let lease_until = store::after(now, self.lease_secs);
+        let lease_until = dispatcher::lease_until(now, self.lease_secs, None);
         match store::claim_stored(&self.db, ids, now, lease_until).await {
             Ok(jobs) => Some((jobs.into_iter().map(|j| j.job_id).collect(), lease_until)),
             Err(e) => {
@@ -201,13 +201,17 @@ impl Consumer {
     }
 }
 
-/// The slots a chunk of jobs took, by pool (`Pool as usize`), and the jobs with an order
-/// key given one, to lease once stored.
+/// The slots a chunk of jobs took, by pool ([`index`]), and the jobs with an order key
+/// given one, to lease once stored.
 struct Lease {
     slots: [Option<OwnedSemaphorePermit>; 2],
     keyed: Vec<String>,
 }
 
+/// Where `pool`'s slots are in [`Lease::slots`].
 fn index(pool: Pool) -> usize {
-    pool as usize
+    match pool {
+        Pool::Asking => 0,
+        Pool::Ordinary => 1,
+    }
 }

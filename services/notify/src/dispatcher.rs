@@ -168,7 +168,7 @@ impl Dispatcher {
                 Pool::Asking => &mut *asking,
                 Pool::Ordinary => &mut *inflight,
             };
-            self.spawn(tasks, job, lease_until, slot);
+            self.spawn(tasks, job, lease_until, Some(slot));
         }
     }
 
@@ -177,7 +177,7 @@ impl Dispatcher {
         tasks: &mut JoinSet<bool>,
         job: job::Model,
         lease_until: DateTime<Utc>,
-        slot: OwnedSemaphorePermit,
+        slot: Option<OwnedSemaphorePermit>,
     ) {
         let this = Arc::clone(self);
         tasks.spawn(async move {
@@ -233,10 +233,12 @@ impl Dispatcher {
         if shutdown.is_cancelled() {
             return Ok(false);
         }
-        let Some(mut slots) = self.handoff.take(pool, usize::MAX) else {
+        // The slots are taken once the jobs are leased, not held during the claim: the
+        // consumer leasing the jobs it stores meanwhile finds them free.
+        let free = self.handoff.free(pool);
+        if free == 0 {
             return Ok(true);
-        };
-        let free = slots.num_permits();
+        }
         let now = store::now();
         // Every free slot in one statement: claiming row by row put one write per job on
         // the dispatcher's own path, each waiting behind the attempts' writes.
@@ -250,8 +252,9 @@ impl Dispatcher {
         .await?;
         let claimed = jobs.len();
         for job in jobs {
-            // One slot a job: as many jobs were claimed as slots taken, at most.
-            let Some(slot) = slots.split(1) else { break };
+            // A job whose slot the consumer took meanwhile is leased to this instance all
+            // the same: it is attempted now, one over the bound for that moment.
+            let slot = self.handoff.take(pool, 1);
             self.spawn(tasks, job, lease_until, slot);
         }
         Ok(claimed == free)

@@ -82,6 +82,11 @@ impl Handoff {
         }
     }
 
+    /// How many slots of `pool` are free now.
+    pub fn free(&self, pool: Pool) -> usize {
+        self.slots(pool).available_permits()
+    }
+
     /// Up to `n` free slots of `pool`, taken together (split one off per attempt); None
     /// when none is free.
     pub fn take(&self, pool: Pool, n: usize) -> Option<OwnedSemaphorePermit> {

@@ -132,7 +132,12 @@ async fn job_expired_on_arrival_is_never_attempted(backend: Backend) {
 async fn a_later_notification_of_a_key_waits_for_the_earlier_one(backend: Backend) {
     let ordered = Receiver::start([Reply::Status(500); 2]).await;
     let other = Receiver::start([]).await;
-    let h = Harness::start(backend, &config()).await;
+    // The first's two retries take at least 300 ms (back-off 200 then 400 ms, each at least
+    // half that), well past the other publishes and the unkeyed delivery.
+    let mut config = config();
+    config.notify.initial_backoff_ms = 200;
+    config.notify.max_backoff_ms = 400;
+    let h = Harness::start(backend, &config).await;
     let mut first = job(ordered.url("/hooks/receipts"));
     first.order_key = "rq1/tel:+15550001".into();
     let mut second = job(ordered.url("/hooks/receipts"));
