@@ -95,11 +95,11 @@ impl Consumer {
         // A repeat within the chunk is stored once, as its first: lease only that one.
         let mut seen = HashSet::with_capacity(rows.len());
         rows.retain(|r| seen.insert(r.job_id.clone()));
-        let mut lease = self.lease(&mut rows);
+        let mut lease = self.lease(&mut rows, now);
         match store::insert_jobs(&self.db, &rows).await {
             Ok(new) => {
                 let new: HashSet<String> = new.into_iter().collect();
-                let claimed = self.claim_keyed(&mut lease, &new).await;
+                let keyed = self.claim_keyed(&mut lease, &new).await;
                 let mut arrived = Vec::new();
                 let mut unleased = [false; 2];
                 for mut row in rows {
@@ -108,10 +108,7 @@ impl Consumer {
                     }
                     let pool = Pool::of(&row);
                     if row.lease_until.is_none() {
-                        row.lease_until = claimed
-                            .as_ref()
-                            .filter(|(ids, _)| ids.contains(&row.job_id))
-                            .map(|(_, lease_until)| *lease_until);
+                        row.lease_until = keyed.lease_of(&row.job_id);
                     }
                     let slot = row
                         .lease_until
@@ -123,6 +120,8 @@ impl Consumer {
                             lease_until,
                             slot,
                         }),
+                        // The end of the earlier job's attempt lets it go.
+                        _ if keyed.waiting.contains(&row.job_id) => {}
                         _ => unleased[index(pool)] = true,
                     }
                 }
@@ -149,8 +148,7 @@ impl Consumer {
     /// due job: questions and jobs without an order key are leased as they are stored, the
     /// jobs with one right after, if they are the first of their order), in order, as many
     /// as there are.
-    fn lease(&self, rows: &mut [job::Model]) -> Lease {
-        let now = store::now();
+    fn lease(&self, rows: &mut [job::Model], now: DateTime<Utc>) -> Lease {
         let mut keyed = Vec::new();
         let slots = [Pool::Asking, Pool::Ordinary].map(|pool| {
             let mut eligible: Vec<&mut job::Model> = rows
@@ -175,29 +173,50 @@ impl Consumer {
     }
 
     /// Leases the jobs with an order key that were given a slot and stored new, those first
-    /// of their order; their ids and lease. After their commit, so that the check sees what a
-    /// claim would (see [`store::claim_stored`]); a failure leaves them to the dispatcher.
-    async fn claim_keyed(
-        &self,
-        lease: &mut Lease,
-        new: &HashSet<String>,
-    ) -> Option<(HashSet<String>, DateTime<Utc>)> {
+    /// of their order. After their commit, so that the check sees what a claim would (see
+    /// [`store::claim_stored`]); a failure leaves them to the dispatcher.
+    async fn claim_keyed(&self, lease: &mut Lease, new: &HashSet<String>) -> Keyed {
         let ids: Vec<String> = std::mem::take(&mut lease.keyed)
             .into_iter()
             .filter(|id| new.contains(id))
             .collect();
         if ids.is_empty() {
-            return None;
+            return Keyed::default();
         }
         let now = store::now();
         let lease_until = dispatcher::lease_until(now, self.lease_secs, None);
-        match store::claim_stored(&self.db, ids, now, lease_until).await {
-            Ok(jobs) => Some((jobs.into_iter().map(|j| j.job_id).collect(), lease_until)),
+        match store::claim_stored(&self.db, ids.clone(), now, lease_until).await {
+            Ok(jobs) => {
+                let leased: HashSet<String> = jobs.into_iter().map(|j| j.job_id).collect();
+                Keyed {
+                    waiting: ids.into_iter().filter(|id| !leased.contains(id)).collect(),
+                    leased: Some((leased, lease_until)),
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not lease the jobs just stored; the dispatcher claims them");
-                None
+                Keyed::default()
             }
         }
+    }
+}
+
+/// What leasing the stored jobs with an order key found.
+#[derive(Default)]
+struct Keyed {
+    /// Those first of their order, and their lease.
+    leased: Option<(HashSet<String>, DateTime<Utc>)>,
+    /// Those an earlier pending job of their order holds back (or that a claim took
+    /// meanwhile): nothing to wake the dispatcher for.
+    waiting: HashSet<String>,
+}
+
+impl Keyed {
+    fn lease_of(&self, job_id: &str) -> Option<DateTime<Utc>> {
+        self.leased
+            .as_ref()
+            .filter(|(ids, _)| ids.contains(job_id))
+            .map(|(_, lease_until)| *lease_until)
     }
 }
 

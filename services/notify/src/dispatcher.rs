@@ -247,7 +247,7 @@ impl Dispatcher {
             // The latest deadline of those claimed together.
             jobs.iter()
                 .map(|job| lease_until(now, lease, job.reply_deadline))
-                .fold(store::after(now, lease), DateTime::max)
+                .fold(lease_until(now, lease, None), DateTime::max)
         })
         .await?;
         let claimed = jobs.len();
