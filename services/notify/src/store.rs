@@ -10,7 +10,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, TryInsertResult,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, TryInsertResult, UpdateMany,
     sea_query::{Alias, Expr, Query},
 };
 
@@ -166,14 +166,26 @@ pub async fn claim_due(
         return Ok((Vec::new(), lease_until));
     }
     let ids: Vec<String> = due.into_iter().map(|j| j.job_id).collect();
-    let leased = job::Entity::update_many()
+    let leased = lease(ids, now, lease_until, pool)
+        .exec_with_returning(db)
+        .await?;
+    Ok((leased, lease_until))
+}
+
+/// The statement that leases, until `lease_until`, those of the jobs `ids` of `pool` that
+/// are still claimable at `now` (another replica may have leased some since they were
+/// read); `RETURNING` them gives the jobs as leased.
+fn lease(
+    ids: Vec<String>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    pool: Pool,
+) -> UpdateMany<job::Entity> {
+    job::Entity::update_many()
         .col_expr(Column::LeaseUntil, Expr::value(lease_until))
         .filter(Column::JobId.is_in(ids))
         .filter(claimable(now))
         .filter(pool.condition())
-        .exec_with_returning(db)
-        .await?;
-    Ok((leased, lease_until))
 }
 
 /// Leases, until `lease_until`, those of the ordinary jobs `ids` (just stored) that are
@@ -189,11 +201,7 @@ pub async fn claim_stored(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    job::Entity::update_many()
-        .col_expr(Column::LeaseUntil, Expr::value(lease_until))
-        .filter(Column::JobId.is_in(ids))
-        .filter(claimable(now))
-        .filter(Pool::Ordinary.condition())
+    lease(ids, now, lease_until, Pool::Ordinary)
         .filter(first_of_its_order())
         .exec_with_returning(db)
         .await
