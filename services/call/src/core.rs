@@ -335,12 +335,9 @@ impl Writer {
             return Ok(None);
         }
         store::grant(&txn, writes.grants).await?;
-        let publish = !writes.outbox.is_empty();
-        outbox::enqueue_many(&txn, writes.outbox).await?;
+        let recorded = outbox::enqueue_many(&txn, writes.outbox).await?;
         txn.commit().await?;
-        if publish {
-            self.waker.wake();
-        }
+        self.waker.hand(recorded);
         for session in &writes.deadlines {
             if let Some(p) = session.pending() {
                 let _ = self.deadlines.send(crate::decisions::Deadline {

@@ -1,9 +1,12 @@
 //! The transactional outbox. A service writes its state change and the bus messages it
-//! implies in one database transaction ([`enqueue`]); the [`Relay`] publishes the rows and
-//! deletes each only after the bus acknowledged it. Messages with the same ordering key
-//! (a call session, say) are published in order; different keys go out concurrently.
-//! Several relays on one table (replicas) may publish a row twice: the bus de-duplicates
-//! on the message id and consumers are idempotent.
+//! implies in one database transaction ([`enqueue`]) and, once it committed, hands the rows
+//! to its [`Relay`] ([`Waker::hand`]), which publishes them without reading them back and
+//! deletes each only after the bus acknowledged it. Rows nobody handed over (those of a
+//! crashed process, of another replica, or handed over while the relay was full) are found
+//! by the relay's periodic scan of the table. Messages with the same ordering key (a call
+//! session, say) are published in order; different keys go out concurrently. Several relays
+//! on one table (replicas) may publish a row twice: the bus de-duplicates on the message id
+//! and consumers are idempotent.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -45,12 +48,30 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// Rows recorded in a transaction: once it committed, [`Waker::hand`] them to the relay.
+/// Dropped instead (the transaction rolled back, or an error came first), they change
+/// nothing: rows that were committed all the same go out after the relay's next scan.
+#[must_use = "hand the rows to the relay once the transaction committed"]
+#[derive(Debug, Default)]
+pub struct Recorded(Vec<entity::Model>);
+
+impl Recorded {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds the rows of another statement of the same transaction.
+    pub fn extend(&mut self, other: Recorded) {
+        self.0.extend(other.0);
+    }
+}
+
 /// Records `envelopes` for publication, inside the caller's transaction.
 pub async fn enqueue<C: ConnectionTrait>(
     txn: &C,
     order_key: &str,
     envelopes: Vec<Envelope>,
-) -> Result<(), DbErr> {
+) -> Result<Recorded, DbErr> {
     enqueue_many(txn, vec![(order_key.to_string(), envelopes)]).await
 }
 
@@ -59,50 +80,105 @@ pub async fn enqueue<C: ConnectionTrait>(
 pub async fn enqueue_many<C: ConnectionTrait>(
     txn: &C,
     keyed: Vec<(String, Vec<Envelope>)>,
-) -> Result<(), DbErr> {
+) -> Result<Recorded, DbErr> {
     let now = chrono::Utc::now();
-    let rows: Vec<entity::ActiveModel> = keyed
+    let mut rows: Vec<entity::Model> = keyed
         .into_iter()
         .flat_map(|(key, envelopes)| {
-            envelopes.into_iter().map(move |e| entity::ActiveModel {
-                msg_id: Set(e.id),
-                subject: Set(e.subject),
-                order_key: Set(key.clone()),
-                payload: Set(e.payload.to_vec()),
-                traceparent: Set(e.traceparent),
-                created_at: Set(now),
-                ..Default::default()
+            envelopes.into_iter().map(move |e| entity::Model {
+                seq: 0,
+                msg_id: e.id,
+                subject: e.subject,
+                order_key: key.clone(),
+                payload: e.payload.to_vec(),
+                traceparent: e.traceparent,
+                created_at: now,
             })
         })
         .collect();
     if rows.is_empty() {
-        return Ok(());
+        return Ok(Recorded::default());
     }
-    entity::Entity::insert_many(rows)
-        .exec_without_returning(txn)
+    let inserts = rows.iter().map(|r| entity::ActiveModel {
+        msg_id: Set(r.msg_id.clone()),
+        subject: Set(r.subject.clone()),
+        order_key: Set(r.order_key.clone()),
+        payload: Set(r.payload.clone()),
+        traceparent: Set(r.traceparent.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    });
+    let mut seqs = entity::Entity::insert_many(inserts)
+        .exec_with_returning_keys(txn)
         .await?;
-    Ok(())
+    // One statement's rows take increasing seqs in the order of its VALUES (SQLite's rowids
+    // and PostgreSQL's sequence alike), while RETURNING lists them in no promised order.
+    seqs.sort_unstable();
+    if seqs.len() != rows.len() {
+        return Err(DbErr::Custom(format!(
+            "outbox insert of {} rows returned {} keys",
+            rows.len(),
+            seqs.len()
+        )));
+    }
+    for (row, seq) in rows.iter_mut().zip(seqs) {
+        row.seq = seq;
+    }
+    Ok(Recorded(rows))
 }
 
-/// Wakes the relay after a commit, so messages leave at once instead of at the next poll.
+/// The way from the services' transactions to their relay: rows handed over after their
+/// commit leave at once, instead of at the relay's next scan of the table.
 #[derive(Clone, Default)]
-pub struct Waker(Arc<Notify>);
+pub struct Waker(Arc<Handed>);
+
+#[derive(Default)]
+struct Handed {
+    rows: std::sync::Mutex<Vec<entity::Model>>,
+    notify: Notify,
+}
 
 impl Waker {
-    pub fn wake(&self) {
-        self.0.notify_one();
+    /// Hands the rows of a committed transaction to the relay.
+    pub fn hand(&self, recorded: Recorded) {
+        if recorded.is_empty() {
+            return;
+        }
+        self.0
+            .rows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(recorded.0);
+        self.0.notify.notify_one();
+    }
+
+    /// Waits for rows to be handed over, and takes them.
+    async fn handed(&self) -> Vec<entity::Model> {
+        loop {
+            let rows = std::mem::take(
+                &mut *self
+                    .0
+                    .rows
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            if !rows.is_empty() {
+                return rows;
+            }
+            self.0.notify.notified().await;
+        }
     }
 }
 
-/// Publishes outbox rows to the bus, continuously: a row is published as soon as it is read
-/// and the earlier rows of its key were acknowledged, without waiting for the other keys'
-/// rows read with it. Acknowledged rows are deleted in batches.
+/// Publishes outbox rows to the bus, continuously: a row is published as soon as it is handed
+/// over (or read) and the earlier rows of its key were acknowledged, without waiting for the
+/// other keys' rows. Acknowledged rows are deleted in batches.
 pub struct Relay {
     db: DatabaseConnection,
     bus: SharedBus,
     waker: Waker,
-    /// How often to look for rows when nobody wakes the relay (rows of a crashed process,
-    /// of another replica, committed out of sequence order, or left by a failed publish).
+    /// How often to scan the table for rows nobody handed over (rows of a crashed process,
+    /// of another replica, or handed over while the relay held [`MAX_QUEUED`] rows).
     pub poll: Duration,
 }
 
@@ -110,17 +186,19 @@ pub struct Relay {
 const BATCH: u64 = 512;
 /// Publishes awaiting the bus's acknowledgement at once (one per key).
 const IN_FLIGHT: usize = 256;
-/// Rows read and not yet published: past this the relay stops reading until they drain.
+/// Rows taken and not yet published: past this the relay takes no more (it leaves those
+/// handed over to its next scan) until they drain.
 const MAX_QUEUED: usize = 4 * BATCH as usize;
 /// Acknowledged rows wait at most this long to be deleted together (or until 64 gathered).
 const DELETE_AFTER: Duration = Duration::from_millis(20);
 
 type Published = (String, entity::Model, Result<(), BusError>);
 
-/// What the relay holds between reads: rows read and not yet deleted, by key.
+/// What the relay holds: rows taken (handed over or read) and not yet deleted, by key.
 #[derive(Default)]
 struct Held {
-    /// Every held row's seq: a row read again (a full scan) is not queued twice.
+    /// Every held row's seq: a row read by a scan after it was handed over is not queued
+    /// twice.
     known: HashSet<i64>,
     /// Rows waiting for their turn, per key, in seq order.
     queued: HashMap<String, VecDeque<entity::Model>>,
@@ -135,20 +213,15 @@ struct Held {
     /// Acknowledged rows not deleted yet, and since when the oldest waits.
     done: Vec<i64>,
     done_since: Option<Instant>,
-    /// The highest seq read: an incremental read starts after it.
-    high: i64,
 }
 
 impl Held {
-    /// Takes rows read; true if any was new.
-    fn take(&mut self, rows: Vec<entity::Model>) -> bool {
-        let mut any = false;
+    /// Takes rows handed over or read, but not those it holds already.
+    fn take(&mut self, rows: Vec<entity::Model>) {
         for row in rows {
-            self.high = self.high.max(row.seq);
             if !self.known.insert(row.seq) {
                 continue;
             }
-            any = true;
             self.queued_rows += 1;
             if self.active.insert(row.order_key.clone()) {
                 self.ready.push_back(row.order_key.clone());
@@ -158,7 +231,6 @@ impl Held {
                 .or_default()
                 .push_back(row);
         }
-        any
     }
 
     /// The next row to publish, if a key is ready; its key stays active (in flight).
@@ -228,29 +300,24 @@ impl Relay {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut held = Held::default();
         let mut in_flight = FuturesUnordered::new();
-        // Where a full scan (every row, not only those after `high`) has got to.
+        // Where the scan of the table under way has got to (the seq it reads after).
         let mut scan = Some(0);
-        let mut read_due = true;
         let mut next_poll = Instant::now() + self.poll;
         let mut backoff = Duration::from_millis(50);
         loop {
-            if read_due && held.queued_rows < MAX_QUEUED {
-                let after = scan.unwrap_or(held.high);
+            if let Some(after) = scan
+                && held.queued_rows < MAX_QUEUED
+            {
                 match self.read(after).await {
                     Ok(rows) => {
                         backoff = Duration::from_millis(50);
                         let full = rows.len() as u64 == BATCH;
-                        let last = rows.last().map(|r| r.seq);
+                        scan = rows.last().map(|r| r.seq).filter(|_| full);
                         held.take(rows);
-                        read_due = full;
-                        scan = match (scan, full) {
-                            (Some(_), true) => last,
-                            _ => None,
-                        };
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "outbox relay could not read its table");
-                        read_due = false;
+                        scan = None;
                         next_poll = Instant::now() + backoff;
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
@@ -277,9 +344,16 @@ impl Relay {
                         held.settled(published, retry_at);
                     }
                 }
-                _ = self.waker.0.notified() => read_due = true,
+                rows = self.waker.handed() => {
+                    if held.queued_rows < MAX_QUEUED {
+                        held.take(rows);
+                    } else {
+                        // Full: these stay in the table until a scan reads them, once the
+                        // rows held drain.
+                        scan.get_or_insert(0);
+                    }
+                }
                 _ = tokio::time::sleep_until(next_poll) => {
-                    read_due = true;
                     scan = Some(0);
                     next_poll = Instant::now() + self.poll;
                 }
@@ -362,17 +436,30 @@ mod tests {
             .unwrap()
     }
 
-    async fn put(db: &DatabaseConnection, key: &str, ids: &[&str]) {
-        let envelopes = ids
-            .iter()
+    fn envelopes(key: &str, ids: &[&str]) -> Vec<Envelope> {
+        ids.iter()
             .map(|id| Envelope {
                 subject: format!("t.{key}"),
                 id: id.to_string(),
                 payload: Bytes::from(id.to_string()),
                 traceparent: None,
             })
-            .collect();
-        enqueue(db, key, envelopes).await.unwrap();
+            .collect()
+    }
+
+    async fn put(db: &DatabaseConnection, key: &str, ids: &[&str]) -> Recorded {
+        enqueue(db, key, envelopes(key, ids)).await.unwrap()
+    }
+
+    async fn left(db: &DatabaseConnection) -> Vec<String> {
+        entity::Entity::find()
+            .order_by_asc(entity::Column::Seq)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.msg_id)
+            .collect()
     }
 
     async fn consumer(bus: &MemoryBus) -> BoxStream<'static, Delivery> {
@@ -395,14 +482,11 @@ mod tests {
     async fn wait_until_empty(db: &DatabaseConnection) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let left = entity::Entity::find().all(db).await.unwrap().len();
-            if left == 0 {
+            let left = left(db).await;
+            if left.is_empty() {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{left} outbox rows never deleted"
-            );
+            assert!(Instant::now() < deadline, "{left:?} never deleted");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -412,8 +496,9 @@ mod tests {
         let db = db().await;
         let bus = MemoryBus::new();
         let mut deliveries = consumer(&bus).await;
-        put(&db, "slow", &["s1", "s2"]).await;
-        put(&db, "fast", &["f1", "f2", "f3"]).await;
+        // Not handed over: the relay's first scan finds them.
+        let _ = put(&db, "slow", &["s1", "s2"]).await;
+        let _ = put(&db, "fast", &["f1", "f2", "f3"]).await;
         let shutdown = CancellationToken::new();
         let waker = Waker::default();
         let relay = Relay::new(db.clone(), Arc::new(bus.clone()), waker.clone());
@@ -436,8 +521,7 @@ mod tests {
         }
         assert_eq!(fast, ["f1", "f2", "f3"]);
         // A row committed while s1 is still out goes out too.
-        put(&db, "fast", &["f4"]).await;
-        waker.wake();
+        waker.hand(put(&db, "fast", &["f4"]).await);
         let d = next(&mut deliveries).await;
         assert_eq!(d.envelope.id, "f4");
         d.ack().await;
@@ -455,7 +539,7 @@ mod tests {
     async fn a_row_that_could_not_be_published_goes_out_later_before_the_next_of_its_key() {
         let db = db().await;
         let bus = MemoryBus::new();
-        put(&db, "k", &["a"]).await;
+        let _ = put(&db, "k", &["a"]).await;
         let shutdown = CancellationToken::new();
         let waker = Waker::default();
         let mut relay = Relay::new(db.clone(), Arc::new(bus.clone()), waker.clone());
@@ -464,8 +548,7 @@ mod tests {
         // Nobody consumes yet: the publish fails and the row stays.
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(entity::Entity::find().all(&db).await.unwrap().len(), 1);
-        put(&db, "k", &["b"]).await;
-        waker.wake();
+        waker.hand(put(&db, "k", &["b"]).await);
         let mut deliveries = consumer(&bus).await;
         let mut ids = Vec::new();
         for _ in 0..2 {
@@ -477,5 +560,123 @@ mod tests {
         wait_until_empty(&db).await;
         shutdown.cancel();
         task.await.unwrap();
+    }
+
+    async fn start(db: &DatabaseConnection, bus: &MemoryBus, poll: Duration) -> Running {
+        let shutdown = CancellationToken::new();
+        let waker = Waker::default();
+        let mut relay = Relay::new(db.clone(), Arc::new(bus.clone()), waker.clone());
+        relay.poll = poll;
+        let task = tokio::spawn(relay.run(shutdown.clone()));
+        Running {
+            waker,
+            shutdown,
+            task,
+        }
+    }
+
+    struct Running {
+        waker: Waker,
+        shutdown: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Running {
+        async fn stop(self) {
+            self.shutdown.cancel();
+            self.task.await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn handed_rows_go_out_without_a_scan_and_rows_nobody_handed_wait_for_the_next() {
+        let db = db().await;
+        let bus = MemoryBus::new();
+        let mut deliveries = consumer(&bus).await;
+        // No scan but the first, at start (on an empty table) for the hour.
+        let relay = start(&db, &bus, Duration::from_secs(3600)).await;
+        relay.waker.hand(put(&db, "k", &["a"]).await);
+        let d = next(&mut deliveries).await;
+        assert_eq!(d.envelope.id, "a");
+        d.ack().await;
+        // b is committed and not handed over (as if by another replica); c is handed over.
+        let _ = put(&db, "j", &["b"]).await;
+        relay.waker.hand(put(&db, "k", &["c"]).await);
+        let d = next(&mut deliveries).await;
+        assert_eq!(d.envelope.id, "c");
+        d.ack().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while left(&db).await != ["b"] {
+            assert!(Instant::now() < deadline, "left: {:?}", left(&db).await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        relay.stop().await;
+        // A relay starting again scans the table first: b goes out.
+        let relay = start(&db, &bus, Duration::from_secs(3600)).await;
+        let d = next(&mut deliveries).await;
+        assert_eq!(d.envelope.id, "b");
+        d.ack().await;
+        wait_until_empty(&db).await;
+        relay.stop().await;
+    }
+
+    /// A transaction's rows, recorded with the seqs the table gave them.
+    async fn records_its_rows_with_their_seqs(db: &DatabaseConnection) {
+        use sea_orm::TransactionTrait;
+        let _ = put(db, "before", &["x"]).await;
+        let txn = db.begin().await.unwrap();
+        let mut recorded = enqueue_many(
+            &txn,
+            vec![
+                ("k1".into(), envelopes("k1", &["a", "b"])),
+                ("k2".into(), envelopes("k2", &["c"])),
+                ("k3".into(), envelopes("k3", &["d", "e", "f"])),
+            ],
+        )
+        .await
+        .unwrap();
+        recorded.extend(enqueue(&txn, "k1", envelopes("k1", &["g"])).await.unwrap());
+        txn.commit().await.unwrap();
+        let stored: Vec<(i64, String, String)> = entity::Entity::find()
+            .filter(entity::Column::MsgId.ne("x"))
+            .order_by_asc(entity::Column::Seq)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.seq, r.msg_id, r.order_key))
+            .collect();
+        let handed: Vec<(i64, String, String)> = recorded
+            .0
+            .into_iter()
+            .map(|r| (r.seq, r.msg_id, r.order_key))
+            .collect();
+        assert_eq!(handed, stored);
+        assert_eq!(
+            stored.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c", "d", "e", "f", "g"]
+        );
+    }
+
+    #[tokio::test]
+    async fn recorded_rows_carry_their_seqs_on_sqlite() {
+        records_its_rows_with_their_seqs(&db().await).await;
+    }
+
+    #[tokio::test]
+    async fn recorded_rows_carry_their_seqs_on_postgres() {
+        let server = crate::db::test_postgres_server();
+        let name = crate::ids::new_id("parlay_t_outbox_").to_lowercase();
+        let url = crate::db::create_postgres_database(&server, &name)
+            .await
+            .unwrap();
+        let db = crate::db::connect_and_migrate::<KitOnly>(&url)
+            .await
+            .unwrap();
+        records_its_rows_with_their_seqs(&db).await;
+        db.close().await.unwrap();
+        crate::db::drop_postgres_database(&server, &name)
+            .await
+            .unwrap();
     }
 }

@@ -272,7 +272,6 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
     )
     .await?;
     let mut envelopes = Vec::with_capacity(stored.len());
-    let mut notified = 0;
     let api_root = core.api_root();
     for (i, r) in &stored {
         let registration = &r.row.registration_lower;
@@ -286,14 +285,11 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
                 .collect()
         });
         outcomes[*i] = Outcome::Stored(these.len());
-        notified += these.len();
         envelopes.push((r.row.id.clone(), these));
     }
-    outbox::enqueue_many(&txn, envelopes).await?;
+    let recorded = outbox::enqueue_many(&txn, envelopes).await?;
     txn.commit().await?;
-    if notified > 0 {
-        core.waker.wake();
-    }
+    core.waker.hand(recorded);
     for (_, r) in &stored {
         metrics::counter!("parlay_messaging_inbound_total", "kind" => r.row.kind.clone())
             .increment(1);

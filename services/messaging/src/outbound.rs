@@ -367,18 +367,22 @@ pub fn sends(db: DatabaseConnection, waker: outbox::Waker) -> Sends {
         async move {
             // One request's clientCorrelator that raced another send fails the whole
             // batch: each is then stored on its own and gets its own answer.
-            let results = together_or_alone(items.len(), |some| async {
+            together_or_alone(items.len(), |some| async {
                 let count = some.len();
-                insert(&db, &items[some]).await.map(|()| vec![(); count])
+                insert(&db, &waker, &items[some])
+                    .await
+                    .map(|()| vec![(); count])
             })
-            .await;
-            waker.wake();
-            results
+            .await
         }
     })
 }
 
-async fn insert(db: &DatabaseConnection, items: &[Traced<NewRequest>]) -> Result<()> {
+async fn insert(
+    db: &DatabaseConnection,
+    waker: &outbox::Waker,
+    items: &[Traced<NewRequest>],
+) -> Result<()> {
     let txn = begin_write(db).await?;
     request::Entity::insert_many(items.iter().map(|i| i.row.clone().into_active_model()))
         .exec_without_returning(&txn)
@@ -399,8 +403,9 @@ async fn insert(db: &DatabaseConnection, items: &[Traced<NewRequest>]) -> Result
             (i.row.id.clone(), vec![envelope])
         })
         .collect();
-    outbox::enqueue_many(&txn, envelopes).await?;
+    let recorded = outbox::enqueue_many(&txn, envelopes).await?;
     txn.commit().await?;
+    waker.hand(recorded);
     Ok(())
 }
 

@@ -193,12 +193,9 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
         });
     }
     let envelopes = notifications_of(core, &txn, &changes, now).await?;
-    let notified = !envelopes.is_empty();
-    outbox::enqueue_many(&txn, envelopes).await?;
+    let recorded = outbox::enqueue_many(&txn, envelopes).await?;
     txn.commit().await?;
-    if notified {
-        core.waker.wake();
-    }
+    core.waker.hand(recorded);
     Ok(outcomes)
 }
 

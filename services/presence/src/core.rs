@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 
 pub struct Core {
     pub db: DatabaseConnection,
-    /// Wakes the outbox relay after a commit that recorded notification jobs.
+    /// Takes the outbox rows of a commit to the relay.
     pub waker: outbox::Waker,
     /// Wakes the coalescing flusher after a commit that made a notification due.
     pub flusher: Arc<Notify>,
@@ -28,9 +28,9 @@ impl Core {
         )
     }
 
-    /// After a commit: notification jobs may be in the outbox, notifications may be due.
+    /// After a commit: presence notifications may be due (the outbox's rows are handed to
+    /// the relay with [`outbox::Waker::hand`]).
     pub fn wake(&self) {
-        self.waker.wake();
         self.flusher.notify_one();
     }
 }

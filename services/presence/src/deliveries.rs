@@ -299,7 +299,6 @@ async fn flush(core: &Core) -> Result<Option<DateTime<Utc>>> {
             break;
         }
         let full = send(core, now).await?;
-        core.waker.wake();
         if !full {
             break;
         }
@@ -371,8 +370,9 @@ async fn send(core: &Core, now: DateTime<Utc>) -> Result<bool> {
         }
     }
     let fanned_out = jobs.len() as u64;
-    parlay_kit::outbox::enqueue_many(&txn, jobs).await?;
+    let recorded = parlay_kit::outbox::enqueue_many(&txn, jobs).await?;
     txn.commit().await?;
+    core.waker.hand(recorded);
     // Presence fan-out: the notifications a batch of due deliveries produced.
     metrics::counter!("parlay_presence_notifications_total", "kind" => "presenceList")
         .increment(fanned_out);

@@ -129,8 +129,10 @@ pub async fn apply(core: &Core, changes: Vec<pb::ListChange>) -> Result<()> {
         }
     }
     let watcher_jobs = jobs.len() as u64;
-    parlay_kit::outbox::enqueue(&txn, notifications::WATCHERS_ORDER_KEY, jobs).await?;
+    let recorded =
+        parlay_kit::outbox::enqueue(&txn, notifications::WATCHERS_ORDER_KEY, jobs).await?;
     txn.commit().await?;
+    core.waker.hand(recorded);
     metrics::counter!("parlay_presence_notifications_total", "kind" => "watchers")
         .increment(watcher_jobs);
     core.wake();

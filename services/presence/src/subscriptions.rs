@@ -212,6 +212,7 @@ async fn expire(core: &Core) -> Result<Option<DateTime<Utc>>> {
         expired.sort_by(|a, b| a.id.cmp(&b.id));
         let txn = begin_write(&core.db).await?;
         let mut ended = 0u64;
+        let mut jobs = Vec::new();
         for sub in &expired {
             let gone = subscription::Entity::delete_by_id(sub.id.clone())
                 .exec(&txn)
@@ -232,11 +233,13 @@ async fn expire(core: &Core) -> Result<Option<DateTime<Utc>>> {
                 } else {
                     notifications::WATCHERS_ORDER_KEY
                 };
-                parlay_kit::outbox::enqueue(&txn, key, vec![job]).await?;
+                jobs.push((key.to_string(), vec![job]));
             }
             ended += 1;
         }
+        let recorded = parlay_kit::outbox::enqueue_many(&txn, jobs).await?;
         txn.commit().await?;
+        core.waker.hand(recorded);
         core.wake();
         tracing::debug!(ended, "presence subscriptions expired");
         if (expired.len() as u64) < BATCH {

@@ -150,9 +150,9 @@ impl AudioGrpc {
                 envelope(&stored.session, &t.participant_id, subject, kind)
             })
             .collect();
-        outbox::enqueue(&txn, &req.session_id, envelopes).await?;
+        let recorded = outbox::enqueue(&txn, &req.session_id, envelopes).await?;
         txn.commit().await?;
-        self.core.waker.wake();
+        self.core.waker.hand(recorded);
         Ok(Created::New(m))
     }
 
@@ -197,14 +197,11 @@ impl AudioGrpc {
         store::delete(&txn, vec![m.row.id.clone()])
             .await
             .map_err(db)?;
-        let any = !envelopes.is_empty();
-        outbox::enqueue(&txn, &m.row.session_id, envelopes)
+        let recorded = outbox::enqueue(&txn, &m.row.session_id, envelopes)
             .await
             .map_err(db)?;
         txn.commit().await.map_err(db)?;
-        if any {
-            self.core.waker.wake();
-        }
+        self.core.waker.hand(recorded);
         Ok(())
     }
 }

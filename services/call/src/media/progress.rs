@@ -64,12 +64,9 @@ pub async fn on_event(core: &Core, event: MediaEvent) -> Result<(), CoreError> {
         return Ok(());
     }
     let (order_key, envelopes) = apply(&core.config, &txn, &event, progress, Utc::now()).await?;
-    let any = !envelopes.is_empty();
-    outbox::enqueue(&txn, &order_key, envelopes).await?;
+    let recorded = outbox::enqueue(&txn, &order_key, envelopes).await?;
     txn.commit().await?;
-    if any {
-        core.waker.wake();
-    }
+    core.waker.hand(recorded);
     Ok(())
 }
 
