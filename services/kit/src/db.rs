@@ -6,7 +6,8 @@ use std::{path::Path, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
+    DbErr, EntityTrait, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    Value,
     sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, TableRef, UpdateStatement, ValueTuple},
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
@@ -103,8 +104,15 @@ fn sqlite_settings(o: SqliteConnectOptions) -> SqliteConnectOptions {
         .foreign_keys(true)
 }
 
-/// How often the checkpointer copies a SQLite file's WAL back into the file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How often the checkpointer copies a SQLite file's WAL back into the file while it is
+/// written to. Each checkpoint syncs the WAL, and a writer appending to the page being
+/// synced waits for it: the more a checkpoint has to sync, the longer that wait. Every
+/// 250 ms, a service writing 1,000 events a second made its writer wait 10–25 ms a few
+/// times a second (docs/benchmarks.md, thirteenth pass); every 50 ms, a few milliseconds.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+
+/// The checkpointer's interval doubles, up to this, while nothing is written.
+const CHECKPOINT_IDLE: Duration = Duration::from_millis(400);
 
 /// Rows a SQLite connection's worker hands over before it waits for the reader: more than
 /// any batch the services read at once (a presence fan-out reads up to 2,000).
@@ -118,8 +126,11 @@ const WRITER_CHECKPOINT_PAGES: &str = "8000";
 /// the WAL past 1,000 pages: copying the pages back and syncing the file while the
 /// service's one connection waits, a pause every few hundred commits under load, and
 /// longer pauses the larger the WAL is allowed to grow. A passive checkpoint from a second
-/// connection neither waits for nor blocks the writer and the readers; it copies what
-/// they no longer need, and the writer starts the WAL over once all of it was copied.
+/// connection takes no lock the writer and the readers wait for; it copies what they no
+/// longer need, and the writer starts the WAL over once all of it was copied. Its syncs
+/// still hold up a writer appending to the page being written out (the kernel's wait,
+/// not SQLite's), so it runs often under load ([`CHECKPOINT_EVERY`]): each has little to
+/// sync.
 async fn start_checkpointer(url: &str, db: &DatabaseConnection) -> Result<(), DbErr> {
     let mut options = ConnectOptions::new(url.to_string());
     options
@@ -133,34 +144,55 @@ async fn start_checkpointer(url: &str, db: &DatabaseConnection) -> Result<(), Db
     // Fires when the pool is closed, or dropped with the service's last handle on it.
     let closed = db.get_sqlite_connection_pool().close_event();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(closed);
+        let mut every = CHECKPOINT_EVERY;
+        // The WAL's frames and those copied, as the last checkpoint found them: the same
+        // again means nothing was written since.
+        let mut last = None;
         // Said once when checkpoints start failing, and once when they work again.
         let mut failing = false;
         loop {
             tokio::select! {
                 _ = &mut closed => break,
-                _ = tick.tick() => {}
+                _ = tokio::time::sleep(every) => {}
             }
-            match checkpointer
-                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
-                .await
-            {
-                Err(e) if !failing => {
-                    tracing::warn!(error = %e, "SQLite checkpoints failing");
-                    failing = true;
+            match checkpoint(&checkpointer).await {
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(error = %e, "SQLite checkpoints failing");
+                        failing = true;
+                    }
+                    every = CHECKPOINT_IDLE;
                 }
-                Ok(_) if failing => {
-                    tracing::info!("SQLite checkpoints working again");
-                    failing = false;
+                Ok(frames) => {
+                    if failing {
+                        tracing::info!("SQLite checkpoints working again");
+                        failing = false;
+                    }
+                    every = if last == Some(frames) {
+                        (every * 2).min(CHECKPOINT_IDLE)
+                    } else {
+                        CHECKPOINT_EVERY
+                    };
+                    last = Some(frames);
                 }
-                _ => {}
             }
         }
         checkpointer.close().await.ok();
     });
     Ok(())
+}
+
+/// A passive checkpoint: the frames in the WAL, and how many of them are copied back.
+async fn checkpoint(db: &DatabaseConnection) -> Result<(i64, i64), DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA wal_checkpoint(PASSIVE)",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("wal_checkpoint answered nothing".into()))?;
+    Ok((row.try_get_by_index(1)?, row.try_get_by_index(2)?))
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once
@@ -320,6 +352,21 @@ mod tests {
         assert!(
             eventually(|| file_len(&file) > 300 * 4000).await,
             "the file holds {} bytes: the WAL was not copied back",
+            file_len(&file)
+        );
+        // Idle long enough for the checkpointer to space its checkpoints out the most, then
+        // written to again: copied back all the same.
+        tokio::time::sleep(CHECKPOINT_IDLE * 3).await;
+        for i in 300..600 {
+            db.execute_unprepared(&format!(
+                "INSERT INTO t (id, body) VALUES ({i}, zeroblob(4000))"
+            ))
+            .await
+            .unwrap();
+        }
+        assert!(
+            eventually(|| file_len(&file) > 600 * 4000).await,
+            "the file holds {} bytes: the WAL written after a pause was not copied back",
             file_len(&file)
         );
     }
