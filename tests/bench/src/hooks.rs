@@ -122,13 +122,30 @@ impl Hooks {
 
     /// Latencies (ms, sorted) of the expected keys from the start each was given.
     pub fn latencies(&self, started: &HashMap<String, Instant>) -> Vec<f64> {
-        let seen = self.seen.lock().unwrap();
-        let mut ms: Vec<f64> = started
-            .iter()
-            .filter_map(|(k, t)| Some(seen.get(k)?[0].duration_since(*t).as_secs_f64() * 1000.0))
+        let mut ms: Vec<f64> = self
+            .timeline(started)
+            .into_iter()
+            .map(|(_, ms)| ms)
             .collect();
         ms.sort_by(f64::total_cmp);
         ms
+    }
+
+    /// Each operation of `started` that arrived: its start and its latency in milliseconds,
+    /// in the order they started.
+    pub fn timeline(&self, started: &HashMap<String, Instant>) -> Vec<(Instant, f64)> {
+        let seen = self.seen.lock().unwrap();
+        let mut timeline: Vec<(Instant, f64)> = started
+            .iter()
+            .filter_map(|(k, t)| {
+                Some((
+                    *t,
+                    seen.get(k)?[0].duration_since(*t).as_secs_f64() * 1000.0,
+                ))
+            })
+            .collect();
+        timeline.sort_by_key(|(t, _)| *t);
+        timeline
     }
 
     /// The last first-arrival among `keys`.

@@ -399,12 +399,36 @@ pub async fn h2(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             let mut run = Run::from([("rate".into(), rate), ("injected".into(), s.ok() as f64)]);
             meter.finish(&mut run, s.ok());
             quantiles(&mut run, &hooks.latencies(&started));
+            write_timeline(&format!("h2-run{}", n + 1), &hooks.timeline(&started));
             reconciled(&mut run, &hooks, &started);
             runs.push(run);
         }
         anyhow::Ok(runs)
     })
     .await
+}
+
+/// With `PARLAY_BENCH_TIMELINE` naming a directory, writes `timeline` there as
+/// `{name}.txt`: a first line with the first start's `Instant` (on Linux its
+/// CLOCK_MONOTONIC time, the clock of `perf record -k CLOCK_MONOTONIC`), then one line an
+/// operation: when it started (ms after the first) and its latency (ms). It shows whether
+/// the slow ones come alone or together (a pause of the suite), and when.
+fn write_timeline(name: &str, timeline: &[(Instant, f64)]) {
+    let Some(dir) = std::env::var_os("PARLAY_BENCH_TIMELINE") else {
+        return;
+    };
+    let Some((first, _)) = timeline.first() else {
+        return;
+    };
+    let mut text = format!("# first start: {first:?}\n");
+    for (t, ms) in timeline {
+        let at = t.duration_since(*first).as_secs_f64() * 1000.0;
+        text.push_str(&format!("{at:.3} {ms:.3}\n"));
+    }
+    let path = std::path::Path::new(&dir).join(format!("{name}.txt"));
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)) {
+        eprintln!("timeline not written to {}: {e}", path.display());
+    }
 }
 
 /// H3: inbound messages spread over 100 registrations, each subscribed by its own receiver
