@@ -335,6 +335,17 @@ mod tests {
         (db, dir.join("kit.db"))
     }
 
+    /// Rows `ids` of about a page each, one commit a row.
+    async fn write_pages(db: &DatabaseConnection, ids: std::ops::Range<u32>) {
+        for i in ids {
+            db.execute_unprepared(&format!(
+                "INSERT INTO t (id, body) VALUES ({i}, zeroblob(4000))"
+            ))
+            .await
+            .unwrap();
+        }
+    }
+
     #[tokio::test]
     async fn committed_pages_reach_the_file_without_a_writer_checkpoint() {
         let (db, file) = file_db().await;
@@ -342,13 +353,7 @@ mod tests {
             .await
             .unwrap();
         // About 300 pages: far below the writer's own checkpoint (8,000 pages).
-        for i in 0..300 {
-            db.execute_unprepared(&format!(
-                "INSERT INTO t (id, body) VALUES ({i}, zeroblob(4000))"
-            ))
-            .await
-            .unwrap();
-        }
+        write_pages(&db, 0..300).await;
         assert!(
             eventually(|| file_len(&file) > 300 * 4000).await,
             "the file holds {} bytes: the WAL was not copied back",
@@ -357,13 +362,7 @@ mod tests {
         // Idle long enough for the checkpointer to space its checkpoints out the most, then
         // written to again: copied back all the same.
         tokio::time::sleep(CHECKPOINT_IDLE * 3).await;
-        for i in 300..600 {
-            db.execute_unprepared(&format!(
-                "INSERT INTO t (id, body) VALUES ({i}, zeroblob(4000))"
-            ))
-            .await
-            .unwrap();
-        }
+        write_pages(&db, 300..600).await;
         assert!(
             eventually(|| file_len(&file) > 600 * 4000).await,
             "the file holds {} bytes: the WAL written after a pause was not copied back",
