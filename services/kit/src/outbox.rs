@@ -17,8 +17,8 @@ use std::{
 
 use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use tokio::{sync::Notify, time::Instant};
 use tokio_util::sync::CancellationToken;
@@ -55,17 +55,6 @@ pub mod entity {
 #[derive(Debug, Default)]
 pub struct Recorded(Vec<entity::Model>);
 
-impl Recorded {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Adds the rows of another statement of the same transaction.
-    pub fn extend(&mut self, other: Recorded) {
-        self.0.extend(other.0);
-    }
-}
-
 /// Records `envelopes` for publication, inside the caller's transaction.
 pub async fn enqueue<C: ConnectionTrait>(
     txn: &C,
@@ -99,14 +88,10 @@ pub async fn enqueue_many<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(Recorded::default());
     }
+    // The table gives the seq.
     let inserts = rows.iter().map(|r| entity::ActiveModel {
-        msg_id: Set(r.msg_id.clone()),
-        subject: Set(r.subject.clone()),
-        order_key: Set(r.order_key.clone()),
-        payload: Set(r.payload.clone()),
-        traceparent: Set(r.traceparent.clone()),
-        created_at: Set(now),
-        ..Default::default()
+        seq: NotSet,
+        ..r.clone().into_active_model()
     });
     let mut seqs = entity::Entity::insert_many(inserts)
         .exec_with_returning_keys(txn)
@@ -141,7 +126,7 @@ struct Handed {
 impl Waker {
     /// Hands the rows of a committed transaction to the relay.
     pub fn hand(&self, recorded: Recorded) {
-        if recorded.is_empty() {
+        if recorded.0.is_empty() {
             return;
         }
         self.0
@@ -635,7 +620,13 @@ mod tests {
         )
         .await
         .unwrap();
-        recorded.extend(enqueue(&txn, "k1", envelopes("k1", &["g"])).await.unwrap());
+        // A second statement of the same transaction.
+        recorded.0.extend(
+            enqueue(&txn, "k1", envelopes("k1", &["g"]))
+                .await
+                .unwrap()
+                .0,
+        );
         txn.commit().await.unwrap();
         let stored: Vec<(i64, String, String)> = entity::Entity::find()
             .filter(entity::Column::MsgId.ne("x"))

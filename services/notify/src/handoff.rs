@@ -8,8 +8,9 @@
 //! more right after that commit, if it is the first pending of its order (the check a claim
 //! makes). Every other job is stored unleased: the next of an order is claimed when the
 //! attempt of the one ahead of it ends; for one that found its pool full, the dispatcher is
-//! woken to claim from the table ([`Handoff::stored`]). A leased job that is never attempted (a crash, a shutdown between
-//! the store and the attempt) is claimed again once its lease has run out, as any other.
+//! woken to claim from the table ([`Handoff::stored`]). A leased job that is never
+//! attempted (a crash, a shutdown between the store and the attempt) is claimed again once
+//! its lease has run out, as any other.
 
 use std::sync::{
     Arc, Mutex,
