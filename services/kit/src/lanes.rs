@@ -67,7 +67,8 @@ impl<T: Send + 'static> Lanes<T> {
 
     /// Feeds a bus consumer's deliveries to the lanes until `shutdown` or the end of the
     /// stream, then lets every lane finish what it was handed. `prepare` makes a delivery
-    /// into its item and the item's lane key (see [`key`]).
+    /// into its item and the item's lane key: a [`key`], whose remainder by the lane count
+    /// is the lane (so a key below the count names its lane).
     pub async fn feed(
         self,
         mut deliveries: BoxStream<'static, Delivery>,
@@ -83,7 +84,8 @@ impl<T: Send + 'static> Lanes<T> {
                 },
             };
             let (key, item) = prepare(delivery);
-            if self.send(self.lane(key), item).await.is_err() {
+            let lane = (key % self.lanes.len() as u64) as usize;
+            if self.send(lane, item).await.is_err() {
                 break;
             }
         }

@@ -2,17 +2,25 @@
 //! applied at most once (the kit's inbox on the event id) and acknowledged only after its
 //! change committed; a failure is retried in place for a while, then handed back to the bus.
 //!
-//! Events are handled [`LANES`] at once, each lane in arrival order. The receipts of one
+//! Events are handled in ordered lanes, each lane in arrival order. The receipts of one
 //! recipient of one request always share a lane, so a network that reports
 //! `DeliveredToNetwork` then `DeliveredToTerminal` has both applied, and both notified, in
 //! that order; handled side by side, the later one could land first and the monotonic
 //! rule would then drop the earlier one unseen. Receipts that do arrive out of order (from
 //! the network, or across replicas) are still harmless: the rule keeps the status from
-//! going back. Inbound messages are independent and spread over the lanes by event id.
+//! going back. Inbound messages are independent and spread over lanes of their own by
+//! event id.
 //!
 //! A lane hands its event to a batch writer ([`receipts::Receipts`],
 //! [`inbound::Receiver`]) and waits for it: the events of all lanes waiting at the same
 //! time are applied in one transaction, each still acknowledged only after it committed.
+//! A transaction thus holds at most one event of each lane: inbound messages have as many
+//! lanes ([`INBOUND_LANES`]) as their writer takes at once, so a backlog is written in
+//! full batches (16 lanes held H3's batches to 8–15 messages while 13,000 waited;
+//! docs/benchmarks.md). Receipts keep [`RECEIPT_LANES`]: applied as fast as they come, a
+//! burst of sends' receipts takes the CPU from the sends themselves (a send and its
+//! receipt's notification cost about three times a send alone), so their lanes bound how
+//! much of it they take, and a backlog waits on the bus.
 
 use std::{sync::Arc, time::Duration};
 
@@ -44,8 +52,11 @@ pub fn consumer_spec() -> ConsumerSpec {
     }
 }
 
-/// Events handled at once: one at a time in each lane.
-const LANES: usize = 16;
+/// Receipts handled at once: one at a time in each of their lanes.
+const RECEIPT_LANES: usize = 16;
+
+/// Inbound messages handled at once: as many as their writer takes in one transaction.
+const INBOUND_LANES: usize = inbound::BATCH;
 
 /// Events waiting in one lane before the consumer stops taking more from the bus.
 const LANE_DEPTH: usize = 8;
@@ -81,10 +92,20 @@ impl Event {
             Event::Other(_) => ("", ""),
         }
     }
+
+    /// The event's lane: receipts in the first [`RECEIPT_LANES`], inbound messages (and
+    /// the rest) in the [`INBOUND_LANES`] after them.
+    fn lane(&self) -> u64 {
+        let key = lanes::key(self.lane_key());
+        match self {
+            Event::Receipt(_) => key % RECEIPT_LANES as u64,
+            _ => (RECEIPT_LANES as u64) + key % INBOUND_LANES as u64,
+        }
+    }
 }
 
-/// Processes deliveries until shutdown, in [`LANES`] ordered lanes. At shutdown the
-/// consumer stops taking events and each lane finishes what it was handed.
+/// Processes deliveries until shutdown, in ordered lanes (see the module's comment). At
+/// shutdown the consumer stops taking events and each lane finishes what it was handed.
 pub async fn run(
     core: Arc<Core>,
     deliveries: BoxStream<'static, Delivery>,
@@ -97,7 +118,7 @@ pub async fn run(
             inbound: inbound::start(core),
         };
         Lanes::start(
-            LANES,
+            RECEIPT_LANES + INBOUND_LANES,
             LANE_DEPTH,
             move |(delivery, event, span): (Delivery, Event, tracing::Span)| {
                 let (writers, shutdown) = (writers.clone(), shutdown.clone());
@@ -115,7 +136,7 @@ pub async fn run(
                 tracing::info_span!("messaging.net_event", subject = %delivery.envelope.subject);
             telemetry::set_remote_parent(&span, delivery.envelope.traceparent.as_deref());
             let event = Event::decode(&delivery);
-            (lanes::key(event.lane_key()), (delivery, event, span))
+            (event.lane(), (delivery, event, span))
         })
         .await;
 }
@@ -157,5 +178,47 @@ async fn handle(writers: &Writers, delivery: Delivery, event: Event, shutdown: &
             tracing::warn!(subject = %delivery.envelope.subject, "{what} dropped");
             delivery.ack().await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn receipt(request_id: &str, destination: &str) -> Event {
+        Event::Receipt(DeliveryReceipt {
+            request_id: request_id.into(),
+            destination: destination.into(),
+            ..Default::default()
+        })
+    }
+
+    fn inbound(event_id: &str) -> Event {
+        Event::Inbound(InboundMessageEvent {
+            event_id: event_id.into(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn receipts_keep_their_few_lanes_and_inbound_messages_spread_over_the_others() {
+        let receipt_lanes: HashSet<u64> = (0..2_000)
+            .map(|i| receipt(&format!("r{i}"), "tel:+1").lane())
+            .collect();
+        assert!(receipt_lanes.iter().all(|&l| l < RECEIPT_LANES as u64));
+        assert_eq!(receipt_lanes.len(), RECEIPT_LANES);
+        let inbound_lanes: HashSet<u64> = (0..20_000)
+            .map(|i| inbound(&format!("ev{i}")).lane())
+            .collect();
+        let others = RECEIPT_LANES as u64..(RECEIPT_LANES + INBOUND_LANES) as u64;
+        assert!(inbound_lanes.iter().all(|l| others.contains(l)));
+        assert_eq!(inbound_lanes.len(), INBOUND_LANES);
+        // The receipts of one recipient of one request share a lane.
+        assert_eq!(
+            receipt("r1", "tel:+1").lane(),
+            receipt("r1", "tel:+1").lane()
+        );
     }
 }

@@ -70,7 +70,7 @@ async fn seen<C: ConnectionTrait>(db: &C, event_ids: &[&str]) -> Result<HashSet<
 }
 
 /// Inbound messages stored per transaction, at most.
-const BATCH: usize = 64;
+pub const BATCH: usize = 256;
 
 /// Stores inbound messages in batches (the kit's group commit): events handed in together
 /// share one transaction (one inbox insert, one message insert, one subscription read per

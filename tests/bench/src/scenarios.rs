@@ -248,10 +248,18 @@ pub async fn h1(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
                 send.clone(),
             )
             .await;
+            let loaded = Instant::now();
             let expected = accepted.lock().unwrap().clone();
             hooks
                 .wait_for(&expected, Duration::from_secs(10), Duration::from_secs(120))
                 .await;
+            // How long the receipts of the sends accepted kept arriving after the last
+            // step's load: a suite that answers sends by leaving receipts queued shows here.
+            let last = hooks.last_of(&expected).unwrap_or(loaded);
+            run.insert(
+                "receipts_settled_ms".into(),
+                last.saturating_duration_since(loaded).as_secs_f64() * 1000.0,
+            );
             let r = hooks.reconcile(&expected);
             run.insert("accepted".into(), r.expected as f64);
             run.insert("lost".into(), r.lost as f64);
