@@ -19,7 +19,7 @@
 //! full batches (16 lanes held H3's batches to 8–15 messages while 13,000 waited;
 //! docs/benchmarks.md). Receipts keep [`RECEIPT_LANES`]: applied as fast as they come, a
 //! burst of sends' receipts takes the CPU from the sends themselves (a send and its
-//! receipt's notification cost about three times a send alone), so their lanes bound how
+//! receipt's notification cost two to three times a send alone), so their lanes bound how
 //! much of it they take, and a backlog waits on the bus.
 
 use std::{sync::Arc, time::Duration};
