@@ -73,8 +73,8 @@ async fn seen<C: ConnectionTrait>(db: &C, event_ids: &[&str]) -> Result<HashSet<
 pub const BATCH: usize = 256;
 
 /// Stores inbound messages in batches (the kit's group commit): events handed in together
-/// share one transaction (one inbox insert, one message insert, one subscription read per
-/// registration, one outbox insert), and each is answered once it committed.
+/// share one transaction (one inbox insert, one message insert, one subscription read for
+/// all their registrations, one outbox insert), and each is answered once it committed.
 pub type Receiver = Batcher<InboundMessageEvent, Result<Outcome>>;
 
 /// Starts the task that stores the events handed to it.
