@@ -51,24 +51,18 @@ impl<T: Send + 'static> Lanes<T> {
         Self { lanes, workers }
     }
 
-    /// The lane of `key` (the same for equal keys).
-    pub fn lane(&self, key: impl Hash) -> usize {
-        (self::key(key) % self.lanes.len() as u64) as usize
-    }
-
-    /// Hands `item` to `lane` (from [`Lanes::lane`]), waiting while that lane is full (so a
-    /// consumer stops taking from the bus when it falls behind). Err when it has stopped.
-    pub async fn send(&self, lane: usize, item: T) -> Result<(), T> {
-        self.lanes[lane % self.lanes.len()]
-            .send(item)
-            .await
-            .map_err(|e| e.0)
+    /// Hands `item` to the lane of `key` (a [`key`], whose remainder by the lane count is
+    /// the lane, so a key below the count names its lane), waiting while that lane is full
+    /// (so a consumer stops taking from the bus when it falls behind). Err when it has
+    /// stopped.
+    pub async fn send(&self, key: u64, item: T) -> Result<(), T> {
+        let lane = (key % self.lanes.len() as u64) as usize;
+        self.lanes[lane].send(item).await.map_err(|e| e.0)
     }
 
     /// Feeds a bus consumer's deliveries to the lanes until `shutdown` or the end of the
     /// stream, then lets every lane finish what it was handed. `prepare` makes a delivery
-    /// into its item and the item's lane key: a [`key`], whose remainder by the lane count
-    /// is the lane (so a key below the count names its lane).
+    /// into its item and the item's lane key (see [`Lanes::send`]).
     pub async fn feed(
         self,
         mut deliveries: BoxStream<'static, Delivery>,
@@ -84,8 +78,7 @@ impl<T: Send + 'static> Lanes<T> {
                 },
             };
             let (key, item) = prepare(delivery);
-            let lane = (key % self.lanes.len() as u64) as usize;
-            if self.send(lane, item).await.is_err() {
+            if self.send(key, item).await.is_err() {
                 break;
             }
         }
@@ -161,15 +154,12 @@ mod tests {
         // Keys whose lanes differ (8 lanes: find one that does not share "a"'s).
         let other = ["b", "c", "d", "e", "f", "g", "h", "i", "j"]
             .into_iter()
-            .find(|k| lanes.lane(k) != lanes.lane("a"))
+            .find(|k| key(k) % 8 != key("a") % 8)
             .unwrap();
-        assert_eq!(lanes.lane("a"), lanes.lane("a"));
-        lanes.send(lanes.lane("a"), ("a", 1, true)).await.unwrap();
-        lanes.send(lanes.lane("a"), ("a", 2, false)).await.unwrap();
-        lanes
-            .send(lanes.lane(other), (other, 1, false))
-            .await
-            .unwrap();
+        assert_eq!(key("a"), key("a"));
+        lanes.send(key("a"), ("a", 1, true)).await.unwrap();
+        lanes.send(key("a"), ("a", 2, false)).await.unwrap();
+        lanes.send(key(other), (other, 1, false)).await.unwrap();
         lanes.finish().await;
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen, vec![(other, 1), ("a", 1), ("a", 2)]);

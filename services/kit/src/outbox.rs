@@ -123,30 +123,29 @@ struct Handed {
     notify: Notify,
 }
 
+impl Handed {
+    fn rows(&self) -> std::sync::MutexGuard<'_, Vec<entity::Model>> {
+        // A poisoned lock only means a panic elsewhere; the rows themselves stay whole.
+        self.rows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 impl Waker {
     /// Hands the rows of a committed transaction to the relay.
     pub fn hand(&self, recorded: Recorded) {
         if recorded.0.is_empty() {
             return;
         }
-        self.0
-            .rows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend(recorded.0);
+        self.0.rows().extend(recorded.0);
         self.0.notify.notify_one();
     }
 
     /// Waits for rows to be handed over, and takes them.
     async fn handed(&self) -> Vec<entity::Model> {
         loop {
-            let rows = std::mem::take(
-                &mut *self
-                    .0
-                    .rows
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            );
+            let rows = std::mem::take(&mut *self.0.rows());
             if !rows.is_empty() {
                 return rows;
             }
