@@ -67,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(migration::NotifyTables),
             Box::new(migration::ReplyTo),
             Box::new(migration::OrderedDelivery),
+            Box::new(migration::PartialIndexes),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! notify's schema: `notify_jobs` and `notify_attempts`, then the columns of jobs that ask a
-//! question (`reply_subject`, `reply_deadline`), then the index of ordered delivery;
-//! backend-neutral (SQLite and PostgreSQL run
+//! question (`reply_subject`, `reply_deadline`), then the index of ordered delivery, then
+//! partial indexes in place of the status-prefixed ones; backend-neutral (SQLite and PostgreSQL run
 //! the same migrations). A migration, once released, is never edited: changes come as new
 //! ones, appended to `Migrator`.
 
@@ -230,5 +230,109 @@ impl MigrationTrait for OrderedDelivery {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// Each index of `notify_jobs` but the primary key now holds only the jobs its queries look
+/// for: pending jobs by due time, pending questions by deadline, pending jobs of an order,
+/// delivered jobs by delivery time, expired ones by expiry. The indexes they replace led with
+/// `status` and held every job, so that every job's insert and every change of status wrote
+/// all five of them; now a job enters two or three and a delivery moves it out of two and
+/// into one. The queries name the status as a literal, not a parameter, so that either
+/// database's planner can tell that they only want what a partial index holds.
+pub struct PartialIndexes;
+
+impl MigrationName for PartialIndexes {
+    fn name(&self) -> &str {
+        "m20261206_000004_notify_partial_indexes"
+    }
+}
+
+/// The partial indexes: name, columns, and the status the rows they hold have, with one more
+/// column that must not be null.
+const PARTIAL: [(&str, &[&str], &str, Option<&str>); 5] = [
+    (
+        "notify_jobs_pending_due",
+        &["next_attempt_at"],
+        "pending",
+        None,
+    ),
+    (
+        "notify_jobs_pending_asking",
+        &["reply_deadline"],
+        "pending",
+        Some("reply_deadline"),
+    ),
+    (
+        "notify_jobs_pending_order",
+        &["order_key", "created_at"],
+        "pending",
+        Some("order_key"),
+    ),
+    (
+        "notify_jobs_delivered_at",
+        &["delivered_at"],
+        "delivered",
+        None,
+    ),
+    ("notify_jobs_expired_at", &["expires_at"], "expired", None),
+];
+
+/// The indexes [`PartialIndexes`] replaces: name and columns.
+const STATUS_PREFIXED: [(&str, &[&str]); 5] = [
+    ("notify_jobs_due", &["status", "next_attempt_at"]),
+    ("notify_jobs_delivered", &["status", "delivered_at"]),
+    ("notify_jobs_expired", &["status", "expires_at"]),
+    ("notify_jobs_asking", &["status", "reply_deadline"]),
+    ("notify_jobs_order", &["order_key", "status", "created_at"]),
+];
+
+fn drop_indexes(names: impl IntoIterator<Item = &'static str>) -> Vec<IndexDropStatement> {
+    names
+        .into_iter()
+        .map(|name| {
+            Index::drop()
+                .name(name)
+                .table("notify_jobs")
+                .if_exists()
+                .to_owned()
+        })
+        .collect()
+}
+
+fn index_on(name: &str, columns: &[&'static str]) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table("notify_jobs").if_not_exists();
+    for column in columns {
+        index.col(*column);
+    }
+    index
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PartialIndexes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for drop in drop_indexes(STATUS_PREFIXED.map(|(name, _)| name)) {
+            manager.drop_index(drop).await?;
+        }
+        for (name, columns, status, not_null) in PARTIAL {
+            let mut index = index_on(name, columns);
+            index.and_where(Expr::col("status").eq(status));
+            if let Some(column) = not_null {
+                index.and_where(Expr::col(column).is_not_null());
+            }
+            manager.create_index(index).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for drop in drop_indexes(PARTIAL.map(|(name, ..)| name)) {
+            manager.drop_index(drop).await?;
+        }
+        for (name, columns) in STATUS_PREFIXED {
+            manager.create_index(index_on(name, columns)).await?;
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, TryInsertResult, UpdateMany,
+    QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait, TryInsertResult, UpdateMany,
     sea_query::{Alias, Expr, Query},
 };
 
@@ -65,10 +65,19 @@ pub async fn insert_jobs<C: ConnectionTrait>(
     })
 }
 
+/// `status = '…'`, with the status written into the statement rather than bound: each index
+/// of `notify_jobs` holds the jobs of one status only (see `migration::PartialIndexes`), and
+/// a planner uses such an index only for a query it can tell wants no other rows, which it
+/// can tell from a literal but not from a parameter (PostgreSQL's generic plans).
+fn status_is(status: Status) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::{ActiveEnum, sea_query::ExprTrait};
+    Expr::col((job::Entity, Column::Status)).eq(Expr::Constant(status.to_value().into()))
+}
+
 /// Jobs anyone may claim at `now`: pending, due, and not leased (or the lease ran out).
 fn claimable(now: DateTime<Utc>) -> Condition {
     Condition::all()
-        .add(Column::Status.eq(Status::Pending))
+        .add(status_is(Status::Pending))
         .add(Column::NextAttemptAt.lte(now))
         .add(
             Condition::any()
@@ -125,12 +134,7 @@ fn first_of_its_order() -> Condition {
 
 /// Up to `limit` claimable jobs of `pool`: the earliest deadline first for questions, the
 /// longest due first for the others, each the first pending of its resource.
-async fn due(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    limit: u64,
-    pool: Pool,
-) -> Result<Vec<job::Model>, DbErr> {
+fn due(now: DateTime<Utc>, limit: u64, pool: Pool) -> Select<job::Entity> {
     let order = match pool {
         Pool::Asking => Column::ReplyDeadline,
         Pool::Ordinary => Column::NextAttemptAt,
@@ -145,8 +149,6 @@ async fn due(
         .filter(ordered)
         .order_by_asc(order)
         .limit(limit)
-        .all(db)
-        .await
 }
 
 /// Leases up to `limit` claimable jobs of `pool` in one statement and returns them as
@@ -160,7 +162,7 @@ pub async fn claim_due(
     pool: Pool,
     lease_for: impl FnOnce(&[job::Model]) -> DateTime<Utc>,
 ) -> Result<(Vec<job::Model>, DateTime<Utc>), DbErr> {
-    let due = due(db, now, limit, pool).await?;
+    let due = due(now, limit, pool).all(db).await?;
     let lease_until = lease_for(&due);
     if due.is_empty() {
         return Ok((Vec::new(), lease_until));
@@ -210,10 +212,11 @@ pub async fn claim_stored(
 /// How many jobs are still to be delivered (pending, leased or not).
 pub async fn pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
-    job::Entity::find()
-        .filter(Column::Status.eq(Status::Pending))
-        .count(db)
-        .await
+    pending_jobs().count(db).await
+}
+
+fn pending_jobs() -> Select<job::Entity> {
+    job::Entity::find().filter(status_is(Status::Pending))
 }
 
 /// When the next unleased job (of `pool`, or of either) falls due, if any.
@@ -222,10 +225,17 @@ pub async fn next_due(
     now: DateTime<Utc>,
     pool: Option<Pool>,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
+    next_due_query(now, pool)
+        .into_tuple::<DateTime<Utc>>()
+        .one(db)
+        .await
+}
+
+fn next_due_query(now: DateTime<Utc>, pool: Option<Pool>) -> Select<job::Entity> {
     job::Entity::find()
         .select_only()
         .column(Column::NextAttemptAt)
-        .filter(Column::Status.eq(Status::Pending))
+        .filter(status_is(Status::Pending))
         // A job waiting for an earlier one of its resource is not due yet: the end of that
         // earlier attempt wakes the dispatcher.
         .filter(match pool {
@@ -242,9 +252,6 @@ pub async fn next_due(
         )
         .order_by_asc(Column::NextAttemptAt)
         .limit(1)
-        .into_tuple::<DateTime<Utc>>()
-        .one(db)
-        .await
 }
 
 /// One attempt to record: attempt `number` of job `job_id`, made under the lease
@@ -442,7 +449,7 @@ async fn settle<C: ConnectionTrait>(
         }
         let query = update
             .value(Column::LeaseUntil, None::<DateTime<Utc>>)
-            .and_where(Column::Status.eq(Status::Pending))
+            .and_where(status_is(Status::Pending))
             .returning(if step == Step::Retry {
                 // What holding back the jobs behind a retried one needs.
                 Query::returning().columns([
@@ -492,6 +499,12 @@ async fn hold_back_followers<C: ConnectionTrait>(
     if heads.is_empty() {
         return Ok(());
     }
+    db.execute(&hold_back(heads)).await?;
+    Ok(())
+}
+
+/// The statement of [`hold_back_followers`] (`heads` not empty).
+fn hold_back(heads: Vec<Vec<sea_orm::Value>>) -> sea_orm::sea_query::UpdateStatement {
     // The keys again as a list: with only the join to go by, SQLite reads the whole table
     // for a batch of more than one order; the list lets it look each order up by its key.
     let keys: Vec<sea_orm::Value> = heads.iter().map(|head| head[0].clone()).collect();
@@ -503,7 +516,7 @@ async fn hold_back_followers<C: ConnectionTrait>(
     );
     update
         .and_where(Column::OrderKey.is_in(keys))
-        .and_where(Column::Status.eq(Status::Pending))
+        .and_where(status_is(Status::Pending))
         // The retried job itself has its retry time already; later ones never move back.
         // Written `NOT (… >= …)`: as a plain `<`, SQLite reads the range of the due index
         // (every pending job due before the retry) instead of the order's few jobs.
@@ -514,8 +527,7 @@ async fn hold_back_followers<C: ConnectionTrait>(
                 Expr::col((Alias::new("given"), Alias::new("column2"))),
             ))
         });
-    db.execute(&update).await?;
-    Ok(())
+    update
 }
 
 /// Jobs deleted per transaction by [`prune`], so that no statement holds the tables long.
@@ -543,12 +555,7 @@ pub async fn prune(
         (Status::Expired, Column::ExpiresAt),
     ] {
         loop {
-            let ids: Vec<String> = job::Entity::find()
-                .select_only()
-                .column(Column::JobId)
-                .filter(Column::Status.eq(status))
-                .filter(final_at.lt(cutoff))
-                .limit(batch)
+            let ids: Vec<String> = final_before(status, final_at, cutoff, batch)
                 .into_tuple()
                 .all(db)
                 .await?;
@@ -564,7 +571,7 @@ pub async fn prune(
                 .await?;
             deleted += job::Entity::delete_many()
                 .filter(Column::JobId.is_in(ids))
-                .filter(Column::Status.eq(status))
+                .filter(status_is(status))
                 .exec(&txn)
                 .await?
                 .rows_affected;
@@ -577,6 +584,21 @@ pub async fn prune(
         }
     }
     Ok(deleted)
+}
+
+/// The ids of up to `batch` jobs of `status` whose `final_at` is before `cutoff`.
+fn final_before(
+    status: Status,
+    final_at: Column,
+    cutoff: DateTime<Utc>,
+    batch: u64,
+) -> Select<job::Entity> {
+    job::Entity::find()
+        .select_only()
+        .column(Column::JobId)
+        .filter(status_is(status))
+        .filter(final_at.lt(cutoff))
+        .limit(batch)
 }
 
 /// `now + secs`, saturating far in the future instead of overflowing.
@@ -598,7 +620,103 @@ pub fn before(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::{DbBackend, QueryTrait, Statement, StatementBuilder};
+    use sea_orm_migration::MigratorTrait;
+
     use super::*;
+
+    /// How SQLite would run `statement`: the details of its query plan, one line each.
+    async fn plan(db: &DatabaseConnection, statement: &impl StatementBuilder) -> String {
+        let statement = db.get_database_backend().build(statement);
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", statement.sql),
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let mut details = Vec::new();
+        for row in db.query_all_raw(explain).await.unwrap() {
+            details.push(row.try_get::<String>("", "detail").unwrap());
+        }
+        details.join("\n")
+    }
+
+    /// Each of the dispatcher's and the janitor's queries reads the partial index made for
+    /// it, never the whole table: a status bound as a parameter instead of written as a
+    /// literal would turn each claim into a scan of every job ever kept.
+    #[tokio::test]
+    async fn each_query_reads_its_partial_index() {
+        let file = std::env::temp_dir().join(format!("notify-plans-{}.db", std::process::id()));
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let db = parlay_kit::db::connect(&url).await.unwrap();
+        crate::Migrator::up(&db, None).await.unwrap();
+        let now = now();
+        let heads = vec![vec![
+            "key".into(),
+            now.into(),
+            "http://app.example/notify".into(),
+            "app".into(),
+        ]];
+        let cases: [(&str, String, &[&str]); 7] = [
+            (
+                "ordinary claim",
+                plan(&db, &due(now, 64, Pool::Ordinary).into_query()).await,
+                &["notify_jobs_pending_due", "notify_jobs_pending_order"],
+            ),
+            (
+                "question claim",
+                plan(&db, &due(now, 64, Pool::Asking).into_query()).await,
+                &["notify_jobs_pending_asking"],
+            ),
+            (
+                "next due",
+                plan(&db, &next_due_query(now, None).into_query()).await,
+                &["notify_jobs_pending_due", "notify_jobs_pending_order"],
+            ),
+            (
+                "pending count",
+                plan(&db, &pending_jobs().into_query()).await,
+                &["notify_jobs_pending_due"],
+            ),
+            (
+                "hold back",
+                plan(&db, &hold_back(heads)).await,
+                &["notify_jobs_pending_order"],
+            ),
+            (
+                "prune delivered",
+                plan(
+                    &db,
+                    &final_before(Status::Delivered, Column::DeliveredAt, now, 10).into_query(),
+                )
+                .await,
+                &["notify_jobs_delivered_at"],
+            ),
+            (
+                "prune expired",
+                plan(
+                    &db,
+                    &final_before(Status::Expired, Column::ExpiresAt, now, 10).into_query(),
+                )
+                .await,
+                &["notify_jobs_expired_at"],
+            ),
+        ];
+        db.close().await.unwrap();
+        let _ = std::fs::remove_file(&file);
+        for (query, plan, indexes) in cases {
+            for index in indexes {
+                assert!(
+                    plan.contains(index),
+                    "{query} does not use {index}:\n{plan}"
+                );
+            }
+            let scans: Vec<&str> = plan
+                .lines()
+                .filter(|l| l.contains("SCAN notify_jobs") && !l.contains(" USING "))
+                .collect();
+            assert!(scans.is_empty(), "{query} scans a table:\n{plan}");
+        }
+    }
 
     #[test]
     fn before_goes_back_at_most_a_century() {
