@@ -271,6 +271,33 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
+/// How SQLite would run `statement` (`EXPLAIN QUERY PLAN`): the details of its plan, one
+/// line each. For the tests that keep a query on the index made for it.
+pub async fn sqlite_plan(
+    db: &DatabaseConnection,
+    statement: &impl sea_orm::StatementBuilder,
+) -> Result<String, DbErr> {
+    let statement = DbBackend::Sqlite.build(statement);
+    let explain = Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        format!("EXPLAIN QUERY PLAN {}", statement.sql),
+        statement.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let mut details = Vec::new();
+    for row in db.query_all_raw(explain).await? {
+        details.push(row.try_get::<String>("", "detail")?);
+    }
+    Ok(details.join("\n"))
+}
+
+/// `column = value` with `value` written into the statement as a literal instead of bound:
+/// the condition for a query that is to read a partial index made for that value
+/// (`migration::index_where`), as a planner uses such an index only when it can tell the
+/// query wants no other rows.
+pub fn eq_literal<E: EntityTrait>(column: E::Column, value: impl Into<Value>) -> Expr {
+    Expr::col((E::default(), column)).eq(Expr::Constant(value.into()))
+}
+
 /// An update of many rows in one statement, each with values of its own, that reads the
 /// same on SQLite and PostgreSQL:
 ///

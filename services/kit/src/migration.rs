@@ -1,4 +1,5 @@
-//! The kit's tables (`outbox`, `inbox`), part of every service's migrator.
+//! The kit's tables (`outbox`, `inbox`), part of every service's migrator, and the index
+//! statements every service's migrations make.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -51,6 +52,37 @@ impl MigrationTrait for KitTables {
             .drop_table(Table::drop().table("outbox").to_owned())
             .await
     }
+}
+
+/// An index `name` on `table` over `cols`, made unless it exists.
+pub fn index(name: &str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(table).if_not_exists();
+    for col in cols {
+        index.col(*col);
+    }
+    index
+}
+
+/// A partial index: [`index`] holding only the rows whose `column` is `value`. The queries
+/// that are to read it must name `value` as a literal, not a bound parameter: a planner uses
+/// a partial index only for a query it can tell wants no other rows, which it can tell from
+/// a literal but not from a parameter (SQLite's plans, PostgreSQL's generic plans).
+pub fn index_where(
+    name: &str,
+    table: &'static str,
+    cols: &[&'static str],
+    column: &'static str,
+    value: &'static str,
+) -> IndexCreateStatement {
+    let mut index = index(name, table, cols);
+    index.and_where(Expr::col(column).eq(value));
+    index
+}
+
+/// Drops the index `name` of `table`, if it exists.
+pub fn drop_index(name: &str, table: &'static str) -> IndexDropStatement {
+    Index::drop().name(name).table(table).if_exists().to_owned()
 }
 
 /// A migrator of the kit's tables alone, for the kit's own tests.

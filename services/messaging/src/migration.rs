@@ -5,6 +5,7 @@
 //! (`address_lower`, `registration_lower`, watched `address`) rather than expression indexes,
 //! which the two backends spell differently.
 
+use parlay_kit::migration::index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 /// Every migration of the messaging service, the kit's tables first.
@@ -31,16 +32,6 @@ impl MigrationName for MessagingTables {
     fn name(&self) -> &str {
         "m20261125_000101_messaging"
     }
-}
-
-/// `name` on `table` over `cols`.
-fn index(name: &str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table).if_not_exists();
-    for col in cols {
-        index.col(*col);
-    }
-    index.to_owned()
 }
 
 #[async_trait::async_trait]

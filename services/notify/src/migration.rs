@@ -4,6 +4,7 @@
 //! the same migrations). A migration, once released, is never edited: changes come as new
 //! ones, appended to `Migrator`.
 
+use parlay_kit::migration::{drop_index, index, index_where};
 use sea_orm_migration::{prelude::*, schema::*};
 
 /// Creates `notify_jobs`, `notify_attempts` and the indexes the dispatcher's and the
@@ -250,7 +251,14 @@ impl MigrationName for PartialIndexes {
 
 /// The partial indexes: name, columns, and the status the rows they hold have, with one more
 /// column that must not be null.
-const PARTIAL: [(&str, &[&str], &str, Option<&str>); 5] = [
+type Partial = (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    Option<&'static str>,
+);
+
+const PARTIAL: [Partial; 5] = [
     (
         "notify_jobs_pending_due",
         &["next_attempt_at"],
@@ -287,37 +295,14 @@ const STATUS_PREFIXED: [(&str, &[&str]); 5] = [
     ("notify_jobs_order", &["order_key", "status", "created_at"]),
 ];
 
-fn drop_indexes(names: impl IntoIterator<Item = &'static str>) -> Vec<IndexDropStatement> {
-    names
-        .into_iter()
-        .map(|name| {
-            Index::drop()
-                .name(name)
-                .table("notify_jobs")
-                .if_exists()
-                .to_owned()
-        })
-        .collect()
-}
-
-fn index_on(name: &str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table("notify_jobs").if_not_exists();
-    for column in columns {
-        index.col(*column);
-    }
-    index
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for PartialIndexes {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for drop in drop_indexes(STATUS_PREFIXED.map(|(name, _)| name)) {
-            manager.drop_index(drop).await?;
+        for (name, _) in STATUS_PREFIXED {
+            manager.drop_index(drop_index(name, "notify_jobs")).await?;
         }
         for (name, columns, status, not_null) in PARTIAL {
-            let mut index = index_on(name, columns);
-            index.and_where(Expr::col("status").eq(status));
+            let mut index = index_where(name, "notify_jobs", columns, "status", status);
             if let Some(column) = not_null {
                 index.and_where(Expr::col(column).is_not_null());
             }
@@ -327,11 +312,13 @@ impl MigrationTrait for PartialIndexes {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for drop in drop_indexes(PARTIAL.map(|(name, ..)| name)) {
-            manager.drop_index(drop).await?;
+        for (name, ..) in PARTIAL {
+            manager.drop_index(drop_index(name, "notify_jobs")).await?;
         }
         for (name, columns) in STATUS_PREFIXED {
-            manager.create_index(index_on(name, columns)).await?;
+            manager
+                .create_index(index(name, "notify_jobs", columns))
+                .await?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use parlay_kit::db::update_each;
+use parlay_kit::db::{eq_literal, update_each};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -69,9 +69,9 @@ pub async fn insert_jobs<C: ConnectionTrait>(
 /// of `notify_jobs` holds the jobs of one status only (see `migration::PartialIndexes`), and
 /// a planner uses such an index only for a query it can tell wants no other rows, which it
 /// can tell from a literal but not from a parameter (PostgreSQL's generic plans).
-fn status_is(status: Status) -> sea_orm::sea_query::SimpleExpr {
-    use sea_orm::{ActiveEnum, sea_query::ExprTrait};
-    Expr::col((job::Entity, Column::Status)).eq(Expr::Constant(status.to_value().into()))
+fn status_is(status: Status) -> Expr {
+    use sea_orm::ActiveEnum;
+    eq_literal::<job::Entity>(Column::Status, status.to_value())
 }
 
 /// Jobs anyone may claim at `now`: pending, due, and not leased (or the lease ran out).
@@ -620,25 +620,11 @@ pub fn before(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{DbBackend, QueryTrait, Statement, StatementBuilder};
+    use parlay_kit::db::sqlite_plan;
+    use sea_orm::QueryTrait;
     use sea_orm_migration::MigratorTrait;
 
     use super::*;
-
-    /// How SQLite would run `statement`: the details of its query plan, one line each.
-    async fn plan(db: &DatabaseConnection, statement: &impl StatementBuilder) -> String {
-        let statement = db.get_database_backend().build(statement);
-        let explain = Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("EXPLAIN QUERY PLAN {}", statement.sql),
-            statement.values.map(|v| v.0).unwrap_or_default(),
-        );
-        let mut details = Vec::new();
-        for row in db.query_all_raw(explain).await.unwrap() {
-            details.push(row.try_get::<String>("", "detail").unwrap());
-        }
-        details.join("\n")
-    }
 
     /// Each of the dispatcher's and the janitor's queries reads the partial index made for
     /// it, never the whole table: a status bound as a parameter instead of written as a
@@ -659,45 +645,55 @@ mod tests {
         let cases: [(&str, String, &[&str]); 7] = [
             (
                 "ordinary claim",
-                plan(&db, &due(now, 64, Pool::Ordinary).into_query()).await,
+                sqlite_plan(&db, &due(now, 64, Pool::Ordinary).into_query())
+                    .await
+                    .unwrap(),
                 &["notify_jobs_pending_due", "notify_jobs_pending_order"],
             ),
             (
                 "question claim",
-                plan(&db, &due(now, 64, Pool::Asking).into_query()).await,
+                sqlite_plan(&db, &due(now, 64, Pool::Asking).into_query())
+                    .await
+                    .unwrap(),
                 &["notify_jobs_pending_asking"],
             ),
             (
                 "next due",
-                plan(&db, &next_due_query(now, None).into_query()).await,
+                sqlite_plan(&db, &next_due_query(now, None).into_query())
+                    .await
+                    .unwrap(),
                 &["notify_jobs_pending_due", "notify_jobs_pending_order"],
             ),
             (
                 "pending count",
-                plan(&db, &pending_jobs().into_query()).await,
+                sqlite_plan(&db, &pending_jobs().into_query())
+                    .await
+                    .unwrap(),
                 &["notify_jobs_pending_due"],
             ),
             (
                 "hold back",
-                plan(&db, &hold_back(heads)).await,
+                sqlite_plan(&db, &hold_back(heads)).await.unwrap(),
                 &["notify_jobs_pending_order"],
             ),
             (
                 "prune delivered",
-                plan(
+                sqlite_plan(
                     &db,
                     &final_before(Status::Delivered, Column::DeliveredAt, now, 10).into_query(),
                 )
-                .await,
+                .await
+                .unwrap(),
                 &["notify_jobs_delivered_at"],
             ),
             (
                 "prune expired",
-                plan(
+                sqlite_plan(
                     &db,
                     &final_before(Status::Expired, Column::ExpiresAt, now, 10).into_query(),
                 )
-                .await,
+                .await
+                .unwrap(),
                 &["notify_jobs_expired_at"],
             ),
         ];

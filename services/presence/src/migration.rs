@@ -2,6 +2,7 @@
 //! the users' lists, watcher states, subscriptions and coalescing deliveries.
 //! Backend-neutral (SQLite and PostgreSQL).
 
+use parlay_kit::migration::index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 /// Every migration of the presence service, the kit's tables first.
@@ -27,15 +28,6 @@ impl MigrationName for PresenceTables {
     fn name(&self) -> &str {
         "m20261201_000201_presence"
     }
-}
-
-fn index(name: &str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table).if_not_exists();
-    for col in cols {
-        index.col(*col);
-    }
-    index.to_owned()
 }
 
 const TABLES: [&str; 9] = [
