@@ -1,7 +1,9 @@
 //! The call service's schema: the kit's outbox/inbox, sessions and participants, then
-//! call-notification subscriptions, network-call columns and access grants, then media.
+//! call-notification subscriptions, network-call columns and access grants, then media, then
+//! each leg's event sequence, then the index of unanswered legs made partial.
 //! Backend-neutral: the same migrations run on SQLite and PostgreSQL.
 
+use parlay_kit::migration::{drop_index, index, index_where};
 use sea_orm_migration::{prelude::*, schema::*};
 
 pub struct Migrator;
@@ -20,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(NotificationTables),
             Box::new(crate::media::migration::MediaTables),
             Box::new(LegSequence),
+            Box::new(UnansweredPartial),
         ]
     }
 }
@@ -324,6 +327,52 @@ impl MigrationTrait for LegSequence {
                     .drop_column("leg_sequence")
                     .to_owned(),
             )
+            .await
+    }
+}
+
+/// The index of unanswered legs holds only the legs still `Initial`, instead of every leg
+/// led by its status: a leg enters it when dialled and leaves it when answered or ended,
+/// rather than moving in it at every change of status. The sweep names the status as a
+/// literal (see `store::with_unanswered_legs`), so both databases' planners use it.
+struct UnansweredPartial;
+
+impl MigrationName for UnansweredPartial {
+    fn name(&self) -> &str {
+        "m20261206_000006_call_unanswered_partial"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for UnansweredPartial {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(drop_index(
+                "call_participants_unanswered",
+                "call_participants",
+            ))
+            .await?;
+        manager
+            .create_index(index_where(
+                "call_participants_initial",
+                "call_participants",
+                &["dialled_at"],
+                "status",
+                "Initial",
+            ))
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(drop_index("call_participants_initial", "call_participants"))
+            .await?;
+        manager
+            .create_index(index(
+                "call_participants_unanswered",
+                "call_participants",
+                &["status", "dialled_at"],
+            ))
             .await
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entities::{grant, participant, session};
-use parlay_kit::db::update_each;
+use parlay_kit::db::{eq_literal, update_each};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, sea_query::OnConflict,
@@ -351,23 +351,32 @@ pub async fn save_all<C: ConnectionTrait>(
 }
 
 /// Sessions with a leg the network was asked to call before `cutoff` and that is still
-/// unanswered (the no-answer timer's candidates), at most `limit`.
+/// unanswered (the no-answer timer's candidates): those of at most `limit` such legs, each
+/// session once.
 pub async fn with_unanswered_legs<C: ConnectionTrait>(
     db: &C,
     cutoff: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<String>, DbErr> {
-    let rows: Vec<String> = participant::Entity::find()
+    let mut sessions: Vec<String> = unanswered_legs(cutoff, limit).into_tuple().all(db).await?;
+    sessions.sort_unstable();
+    sessions.dedup();
+    Ok(sessions)
+}
+
+/// The sessions of at most `limit` legs unanswered since before `cutoff`. Not `DISTINCT`:
+/// for that SQLite would walk every leg in the order of the session index instead.
+fn unanswered_legs(cutoff: DateTime<Utc>, limit: u64) -> sea_orm::Select<participant::Entity> {
+    participant::Entity::find()
         .select_only()
         .column(participant::Column::SessionId)
-        .distinct()
-        .filter(participant::Column::Status.eq("Initial"))
+        // A literal, so that the partial index of `Initial` legs is read.
+        .filter(eq_literal::<participant::Entity>(
+            participant::Column::Status,
+            "Initial",
+        ))
         .filter(participant::Column::DialledAt.lt(cutoff))
         .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows)
 }
 
 /// Deletes sessions that ended before `cutoff` (their retention passed).
@@ -467,4 +476,31 @@ fn cause_name(cause: Cause) -> &'static str {
 
 fn cause_from_name(name: &str) -> Option<Cause> {
     CAUSES.iter().find(|(_, n)| *n == name).map(|(c, _)| *c)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::QueryTrait;
+    use sea_orm_migration::MigratorTrait;
+
+    use super::*;
+
+    /// The sweep of unanswered legs reads the partial index of `Initial` legs, never every
+    /// leg ever kept.
+    #[tokio::test]
+    async fn the_sweep_reads_the_index_of_unanswered_legs() {
+        let file = std::env::temp_dir().join(format!("call-plans-{}.db", std::process::id()));
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let db = parlay_kit::db::connect(&url).await.unwrap();
+        crate::migration::Migrator::up(&db, None).await.unwrap();
+        let plan = parlay_kit::db::sqlite_plan(&db, &unanswered_legs(Utc::now(), 500).into_query())
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            plan.contains("SEARCH call_participants USING INDEX call_participants_initial"),
+            "the sweep does not use call_participants_initial:\n{plan}"
+        );
+    }
 }
