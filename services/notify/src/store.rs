@@ -620,11 +620,9 @@ pub fn before(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use parlay_kit::db::sqlite_plan;
     use sea_orm::QueryTrait;
-    use sea_orm_migration::MigratorTrait;
-
-    use super::*;
 
     /// Each of the dispatcher's and the janitor's queries reads the partial index made for
     /// it, never the whole table: a status bound as a parameter instead of written as a
@@ -633,8 +631,9 @@ mod tests {
     async fn each_query_reads_its_partial_index() {
         let file = std::env::temp_dir().join(format!("notify-plans-{}.db", std::process::id()));
         let url = format!("sqlite://{}?mode=rwc", file.display());
-        let db = parlay_kit::db::connect(&url).await.unwrap();
-        crate::Migrator::up(&db, None).await.unwrap();
+        let db = parlay_kit::db::connect_and_migrate::<crate::Migrator>(&url)
+            .await
+            .unwrap();
         let now = now();
         let heads = vec![vec![
             "key".into(),

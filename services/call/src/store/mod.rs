@@ -480,10 +480,8 @@ fn cause_from_name(name: &str) -> Option<Cause> {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::QueryTrait;
-    use sea_orm_migration::MigratorTrait;
-
     use super::*;
+    use sea_orm::QueryTrait;
 
     /// The sweep of unanswered legs reads the partial index of `Initial` legs, never every
     /// leg ever kept.
@@ -491,8 +489,9 @@ mod tests {
     async fn the_sweep_reads_the_index_of_unanswered_legs() {
         let file = std::env::temp_dir().join(format!("call-plans-{}.db", std::process::id()));
         let url = format!("sqlite://{}?mode=rwc", file.display());
-        let db = parlay_kit::db::connect(&url).await.unwrap();
-        crate::migration::Migrator::up(&db, None).await.unwrap();
+        let db = parlay_kit::db::connect_and_migrate::<crate::migration::Migrator>(&url)
+            .await
+            .unwrap();
         let plan = parlay_kit::db::sqlite_plan(&db, &unanswered_legs(Utc::now(), 500).into_query())
             .await
             .unwrap();
