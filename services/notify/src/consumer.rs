@@ -186,8 +186,8 @@ impl Consumer {
         let now = store::now();
         let lease_until = dispatcher::lease_until(now, self.lease_secs, None);
         match store::claim_stored(&self.db, ids.clone(), now, lease_until).await {
-            Ok(jobs) => {
-                let leased: HashSet<String> = jobs.into_iter().map(|j| j.job_id).collect();
+            Ok(leased) => {
+                let leased: HashSet<String> = leased.into_iter().collect();
                 Keyed {
                     waiting: ids.into_iter().filter(|id| !leased.contains(id)).collect(),
                     leased: Some((leased, lease_until)),

@@ -243,10 +243,11 @@ impl Dispatcher {
         // Every free slot in one statement: claiming row by row put one write per job on
         // the dispatcher's own path, each waiting behind the attempts' writes.
         let lease = self.config.lease_secs;
-        let (jobs, lease_until) = store::claim_due(&self.db, now, free as u64, pool, |jobs| {
+        let (jobs, lease_until) = store::claim_due(&self.db, now, free as u64, pool, |deadlines| {
             // The latest deadline of those claimed together.
-            jobs.iter()
-                .map(|job| lease_until(now, lease, job.reply_deadline))
+            deadlines
+                .iter()
+                .map(|deadline| lease_until(now, lease, *deadline))
                 .fold(lease_until(now, lease, None), DateTime::max)
         })
         .await?;

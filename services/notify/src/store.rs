@@ -133,7 +133,8 @@ fn first_of_its_order() -> Condition {
 }
 
 /// Up to `limit` claimable jobs of `pool`: the earliest deadline first for questions, the
-/// longest due first for the others, each the first pending of its resource.
+/// longest due first for the others, each the first pending of its resource. Only their ids
+/// and deadlines are read: the lease returns the rest.
 fn due(now: DateTime<Utc>, limit: u64, pool: Pool) -> Select<job::Entity> {
     let order = match pool {
         Pool::Asking => Column::ReplyDeadline,
@@ -144,6 +145,8 @@ fn due(now: DateTime<Utc>, limit: u64, pool: Pool) -> Select<job::Entity> {
         Pool::Ordinary => first_of_its_order(),
     };
     job::Entity::find()
+        .select_only()
+        .columns([Column::JobId, Column::ReplyDeadline])
         .filter(claimable(now))
         .filter(pool.condition())
         .filter(ordered)
@@ -153,21 +156,22 @@ fn due(now: DateTime<Utc>, limit: u64, pool: Pool) -> Select<job::Entity> {
 
 /// Leases up to `limit` claimable jobs of `pool` in one statement and returns them as
 /// leased (the rows as they are now, not as first read), with the lease: `lease_for` sets it
-/// from the jobs read. A job another replica leased in between is not claimable any more, so
-/// the update skips it.
+/// from the reply deadlines of the jobs read. A job another replica leased in between is not
+/// claimable any more, so the update skips it.
 pub async fn claim_due(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     limit: u64,
     pool: Pool,
-    lease_for: impl FnOnce(&[job::Model]) -> DateTime<Utc>,
+    lease_for: impl FnOnce(&[Option<DateTime<Utc>>]) -> DateTime<Utc>,
 ) -> Result<(Vec<job::Model>, DateTime<Utc>), DbErr> {
-    let due = due(now, limit, pool).all(db).await?;
-    let lease_until = lease_for(&due);
-    if due.is_empty() {
+    let due: Vec<(String, Option<DateTime<Utc>>)> =
+        due(now, limit, pool).into_tuple().all(db).await?;
+    let (ids, deadlines): (Vec<String>, Vec<_>) = due.into_iter().unzip();
+    let lease_until = lease_for(&deadlines);
+    if ids.is_empty() {
         return Ok((Vec::new(), lease_until));
     }
-    let ids: Vec<String> = due.into_iter().map(|j| j.job_id).collect();
     let leased = lease(ids, now, lease_until, pool)
         .exec_with_returning(db)
         .await?;
@@ -191,22 +195,30 @@ fn lease(
 }
 
 /// Leases, until `lease_until`, those of the ordinary jobs `ids` (just stored) that are
-/// claimable at `now` and the first pending of their order, in one statement; returns them
-/// as leased. Run after the jobs' own commit, it sees what a claim sees: an earlier job of
-/// the same order stored by anyone keeps them waiting.
+/// claimable at `now` and the first pending of their order, in one statement; returns the
+/// ids of those it leased (only the ids: the caller has the rows it stored, and reading
+/// back each whole row, its body with it, cost more than the statement's own work). Run
+/// after the jobs' own commit, it sees what a claim sees: an earlier job of the same order
+/// stored by anyone keeps them waiting.
 pub async fn claim_stored(
     db: &DatabaseConnection,
     ids: Vec<String>,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
-) -> Result<Vec<job::Model>, DbErr> {
+) -> Result<Vec<String>, DbErr> {
+    use sea_orm::QueryTrait;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    lease(ids, now, lease_until, Pool::Ordinary)
+    let mut update = lease(ids, now, lease_until, Pool::Ordinary)
         .filter(first_of_its_order())
-        .exec_with_returning(db)
-        .await
+        .into_query();
+    update.returning_col(Column::JobId);
+    let mut leased = Vec::new();
+    for row in db.query_all(&update).await? {
+        leased.push(row.try_get::<String>("", Column::JobId.as_str())?);
+    }
+    Ok(leased)
 }
 
 /// How many jobs are still to be delivered (pending, leased or not).
