@@ -334,7 +334,9 @@ impl MigrationTrait for LegSequence {
 /// The index of unanswered legs holds only the legs still `Initial`, instead of every leg
 /// led by its status: a leg enters it when dialled and leaves it when answered or ended,
 /// rather than moving in it at every change of status. The sweep names the status as a
-/// literal (see `store::with_unanswered_legs`), so both databases' planners use it.
+/// literal (see `store::with_unanswered_legs`), so both databases' planners use it; the
+/// previous release's sweep binds it, which PostgreSQL still plans onto this index (see
+/// notify's `PartialIndexes`).
 struct UnansweredPartial;
 
 impl MigrationName for UnansweredPartial {

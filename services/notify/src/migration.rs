@@ -241,6 +241,11 @@ impl MigrationTrait for OrderedDelivery {
 /// all five of them; now a job enters two or three and a delivery moves it out of two and
 /// into one. The queries name the status as a literal, not a parameter, so that either
 /// database's planner can tell that they only want what a partial index holds.
+///
+/// The previous release's queries bind the status. On PostgreSQL (the mode that rolls
+/// releases side by side) they still read the partial indexes: PostgreSQL plans such a
+/// statement for its values each time when the plan for any value (a scan) would cost far
+/// more, so old replicas during a rolling update, or after a rollback, are not slowed.
 pub struct PartialIndexes;
 
 impl MigrationName for PartialIndexes {
