@@ -1,8 +1,8 @@
 //! notify's schema: `notify_jobs` and `notify_attempts`, then the columns of jobs that ask a
 //! question (`reply_subject`, `reply_deadline`), then the index of ordered delivery, then
-//! partial indexes in place of the status-prefixed ones; backend-neutral (SQLite and PostgreSQL run
-//! the same migrations). A migration, once released, is never edited: changes come as new
-//! ones, appended to `Migrator`.
+//! partial indexes in place of those keyed by status; backend-neutral (SQLite and
+//! PostgreSQL run the same migrations). A migration, once released, is never edited:
+//! changes come as new ones, appended to `Migrator`.
 
 use parlay_kit::migration::{drop_index, index, index_where};
 use sea_orm_migration::{prelude::*, schema::*};
@@ -236,9 +236,9 @@ impl MigrationTrait for OrderedDelivery {
 
 /// Each index of `notify_jobs` but the primary key now holds only the jobs its queries look
 /// for: pending jobs by due time, pending questions by deadline, pending jobs of an order,
-/// delivered jobs by delivery time, expired ones by expiry. The indexes they replace led with
-/// `status` and held every job, so that every job's insert and every change of status wrote
-/// all five of them; now a job enters two or three and a delivery moves it out of two and
+/// delivered jobs by delivery time, expired ones by expiry. The indexes they replace had
+/// `status` among their columns (first, but for the order's) and held every job, so that
+/// every job's insert and every change of status wrote all five of them; now a job enters two or three and a delivery moves it out of two and
 /// into one. The queries name the status as a literal, not a parameter, so that either
 /// database's planner can tell that they only want what a partial index holds.
 ///
@@ -292,7 +292,7 @@ const PARTIAL: [Partial; 5] = [
 ];
 
 /// The indexes [`PartialIndexes`] replaces: name and columns.
-const STATUS_PREFIXED: [(&str, &[&str]); 5] = [
+const BY_STATUS: [(&str, &[&str]); 5] = [
     ("notify_jobs_due", &["status", "next_attempt_at"]),
     ("notify_jobs_delivered", &["status", "delivered_at"]),
     ("notify_jobs_expired", &["status", "expires_at"]),
@@ -303,7 +303,7 @@ const STATUS_PREFIXED: [(&str, &[&str]); 5] = [
 #[async_trait::async_trait]
 impl MigrationTrait for PartialIndexes {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, _) in STATUS_PREFIXED {
+        for (name, _) in BY_STATUS {
             manager.drop_index(drop_index(name, "notify_jobs")).await?;
         }
         for (name, columns, status, not_null) in PARTIAL {
@@ -320,7 +320,7 @@ impl MigrationTrait for PartialIndexes {
         for (name, ..) in PARTIAL {
             manager.drop_index(drop_index(name, "notify_jobs")).await?;
         }
-        for (name, columns) in STATUS_PREFIXED {
+        for (name, columns) in BY_STATUS {
             manager
                 .create_index(index(name, "notify_jobs", columns))
                 .await?;
