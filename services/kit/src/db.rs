@@ -271,23 +271,30 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
-/// How SQLite would run `statement` (`EXPLAIN QUERY PLAN`): the details of its plan, one
-/// line each. For the tests that keep a query on the index made for it.
-pub async fn sqlite_plan(
-    db: &DatabaseConnection,
-    statement: &impl sea_orm::StatementBuilder,
-) -> Result<String, DbErr> {
-    let statement = DbBackend::Sqlite.build(statement);
-    let explain = Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        format!("EXPLAIN QUERY PLAN {}", statement.sql),
-        statement.values.map(|v| v.0).unwrap_or_default(),
-    );
-    let mut details = Vec::new();
-    for row in db.query_all_raw(explain).await? {
-        details.push(row.try_get::<String>("", "detail")?);
+/// How SQLite would run each of `statements` (`EXPLAIN QUERY PLAN`) on a scratch database
+/// with `M`'s migrations: the details of each plan, one line each. For the tests that keep
+/// a query on the index made for it.
+pub async fn sqlite_plans<M: MigratorTrait>(
+    statements: &[Statement],
+) -> Result<Vec<String>, DbErr> {
+    let file = std::env::temp_dir().join(format!("{}.db", crate::ids::new_id("plans-")));
+    let db = connect_and_migrate::<M>(&format!("sqlite://{}?mode=rwc", file.display())).await?;
+    let mut plans = Vec::with_capacity(statements.len());
+    for statement in statements {
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", statement.sql),
+            statement.values.clone().map(|v| v.0).unwrap_or_default(),
+        );
+        let mut details = Vec::new();
+        for row in db.query_all_raw(explain).await? {
+            details.push(row.try_get::<String>("", "detail")?);
+        }
+        plans.push(details.join("\n"));
     }
-    Ok(details.join("\n"))
+    db.close().await?;
+    let _ = std::fs::remove_file(&file);
+    Ok(plans)
 }
 
 /// `column = value` with `value` written into the statement as a literal instead of bound:

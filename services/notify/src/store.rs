@@ -633,19 +633,13 @@ pub fn before(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parlay_kit::db::sqlite_plan;
-    use sea_orm::QueryTrait;
+    use sea_orm::{DbBackend, QueryTrait};
 
     /// Each of the dispatcher's and the janitor's queries reads the partial index made for
     /// it, never the whole table: a status bound as a parameter instead of written as a
     /// literal would turn each claim into a scan of every job ever kept.
     #[tokio::test]
     async fn each_query_reads_its_partial_index() {
-        let file = std::env::temp_dir().join(format!("notify-plans-{}.db", std::process::id()));
-        let url = format!("sqlite://{}?mode=rwc", file.display());
-        let db = parlay_kit::db::connect_and_migrate::<crate::Migrator>(&url)
-            .await
-            .unwrap();
         let now = now();
         let heads = vec![vec![
             "key".into(),
@@ -653,64 +647,53 @@ mod tests {
             "http://app.example/notify".into(),
             "app".into(),
         ]];
-        let cases: [(&str, String, &[&str]); 7] = [
+        let sqlite = DbBackend::Sqlite;
+        let queries: [(&str, sea_orm::Statement, &[&str]); 7] = [
             (
                 "ordinary claim",
-                sqlite_plan(&db, &due(now, 64, Pool::Ordinary).into_query())
-                    .await
-                    .unwrap(),
+                sqlite.build(&due(now, 64, Pool::Ordinary).into_query()),
                 &["notify_jobs_pending_due", "notify_jobs_pending_order"],
             ),
             (
                 "question claim",
-                sqlite_plan(&db, &due(now, 64, Pool::Asking).into_query())
-                    .await
-                    .unwrap(),
+                sqlite.build(&due(now, 64, Pool::Asking).into_query()),
                 &["notify_jobs_pending_asking"],
             ),
             (
                 "next due",
-                sqlite_plan(&db, &next_due_query(now, None).into_query())
-                    .await
-                    .unwrap(),
+                sqlite.build(&next_due_query(now, None).into_query()),
                 &["notify_jobs_pending_due", "notify_jobs_pending_order"],
             ),
             (
                 "pending count",
-                sqlite_plan(&db, &pending_jobs().into_query())
-                    .await
-                    .unwrap(),
+                sqlite.build(&pending_jobs().into_query()),
                 &["notify_jobs_pending_due"],
             ),
             (
                 "hold back",
-                sqlite_plan(&db, &hold_back(heads)).await.unwrap(),
+                sqlite.build(&hold_back(heads)),
                 &["notify_jobs_pending_order"],
             ),
             (
                 "prune delivered",
-                sqlite_plan(
-                    &db,
+                sqlite.build(
                     &final_before(Status::Delivered, Column::DeliveredAt, now, 10).into_query(),
-                )
-                .await
-                .unwrap(),
+                ),
                 &["notify_jobs_delivered_at"],
             ),
             (
                 "prune expired",
-                sqlite_plan(
-                    &db,
-                    &final_before(Status::Expired, Column::ExpiresAt, now, 10).into_query(),
-                )
-                .await
-                .unwrap(),
+                sqlite
+                    .build(&final_before(Status::Expired, Column::ExpiresAt, now, 10).into_query()),
                 &["notify_jobs_expired_at"],
             ),
         ];
-        db.close().await.unwrap();
-        let _ = std::fs::remove_file(&file);
-        for (query, plan, indexes) in cases {
+        let statements: Vec<sea_orm::Statement> =
+            queries.iter().map(|(_, s, _)| s.clone()).collect();
+        let plans = parlay_kit::db::sqlite_plans::<crate::Migrator>(&statements)
+            .await
+            .unwrap();
+        for ((query, _, indexes), plan) in queries.into_iter().zip(plans) {
             for index in indexes {
                 assert!(
                     plan.contains(index),

@@ -481,25 +481,20 @@ fn cause_from_name(name: &str) -> Option<Cause> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::QueryTrait;
+    use sea_orm::{DbBackend, QueryTrait};
 
     /// The sweep of unanswered legs reads the partial index of `Initial` legs, never every
     /// leg ever kept.
     #[tokio::test]
     async fn the_sweep_reads_the_index_of_unanswered_legs() {
-        let file = std::env::temp_dir().join(format!("call-plans-{}.db", std::process::id()));
-        let url = format!("sqlite://{}?mode=rwc", file.display());
-        let db = parlay_kit::db::connect_and_migrate::<crate::migration::Migrator>(&url)
+        let sweep = DbBackend::Sqlite.build(&unanswered_legs(Utc::now(), 500).into_query());
+        let plans = parlay_kit::db::sqlite_plans::<crate::migration::Migrator>(&[sweep])
             .await
             .unwrap();
-        let plan = parlay_kit::db::sqlite_plan(&db, &unanswered_legs(Utc::now(), 500).into_query())
-            .await
-            .unwrap();
-        db.close().await.unwrap();
-        let _ = std::fs::remove_file(&file);
         assert!(
-            plan.contains("SEARCH call_participants USING INDEX call_participants_initial"),
-            "the sweep does not use call_participants_initial:\n{plan}"
+            plans[0].contains("SEARCH call_participants USING INDEX call_participants_initial"),
+            "the sweep does not use call_participants_initial:\n{}",
+            plans[0]
         );
     }
 }
