@@ -623,6 +623,7 @@ pub async fn h4(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             let meter = Meter::start(suite);
             let t0 = Instant::now();
             let r = note(&text).await?;
+            let put = t0.elapsed();
             ensure!(r.status().is_success(), "note refused: {}", r.text().await?);
             hooks
                 .wait_for(&expected, Duration::from_secs(10), Duration::from_secs(60))
@@ -643,9 +644,20 @@ pub async fn h4(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
                 .filter_map(|k| Some(hooks.first(k)?.duration_since(t0).as_secs_f64() * 1000.0))
                 .collect();
             ms.sort_by(f64::total_cmp);
+            let first_ms = ms.first().copied().unwrap_or(0.0);
             let mut run = Run::from([
                 ("watchers".into(), watchers as f64),
                 ("last_ms".into(), last.as_secs_f64() * 1000.0),
+                // Where the time to the last goes: the PUT's answer (the change committed
+                // and its notifications made due), then the first notification's arrival.
+                ("put_ms".into(), put.as_secs_f64() * 1000.0),
+                ("first_ms".into(), first_ms),
+                // The rate once they flow: from the first arrival to the last.
+                (
+                    "fanout_rate".into(),
+                    (rec.received as f64 - 1.0).max(0.0)
+                        / ((last.as_secs_f64() * 1000.0 - first_ms) / 1000.0).max(1e-9),
+                ),
                 (
                     "rate".into(),
                     rec.received as f64 / last.as_secs_f64().max(1e-9),
