@@ -9,11 +9,16 @@
 //!
 //! Jobs are leased to this instance as they are stored, as many as their pool has free
 //! slots, and handed to the dispatcher to attempt at once (see [`crate::handoff`]): a
-//! question or a job without an order key in the statement that stores it, a job with an
-//! order key right after its commit if it is the first pending of its order. The others are
-//! left for the dispatcher to claim.
+//! question or a job without an order key in the statement that stores it; a job with an
+//! order key in that statement too when it is the first of its order in the chunk and no
+//! pending job holds its key (asked just before), else right after its commit if it is
+//! then the first pending of its order. The others are left for the dispatcher to claim.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream::BoxStream};
@@ -95,7 +100,8 @@ impl Consumer {
         // A repeat within the chunk is stored once, as its first: lease only that one.
         let mut seen = HashSet::with_capacity(rows.len());
         rows.retain(|r| seen.insert(r.job_id.clone()));
-        let mut lease = self.lease(&mut rows, now);
+        let held = self.held_orders(&rows, now).await;
+        let mut lease = self.lease(&mut rows, now, held.as_ref());
         match store::insert_jobs(&self.db, &rows).await {
             Ok(new) => {
                 let new: HashSet<String> = new.into_iter().collect();
@@ -144,11 +150,42 @@ impl Consumer {
         }
     }
 
+    /// The order keys of `rows`' due ordinary jobs that a pending job already holds; `None`
+    /// when that could not be read (then every such job waits for its commit to be leased,
+    /// as [`Self::claim_keyed`] decides).
+    async fn held_orders(
+        &self,
+        rows: &[job::Model],
+        now: DateTime<Utc>,
+    ) -> Option<HashSet<String>> {
+        let mut keys: Vec<String> = rows
+            .iter()
+            .filter(|r| Pool::of(r) == Pool::Ordinary && r.next_attempt_at <= now)
+            .filter_map(|r| r.order_key.clone())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        match store::pending_orders(&self.db, keys).await {
+            Ok(held) => Some(held),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the orders pending jobs hold; the jobs just stored are leased after their commit");
+                None
+            }
+        }
+    }
+
     /// Takes free slots of their pool for the rows that may be attempted at once (every
-    /// due job: questions and jobs without an order key are leased as they are stored, the
-    /// jobs with one right after, if they are the first of their order), in order, as many
-    /// as there are.
-    fn lease(&self, rows: &mut [job::Model], now: DateTime<Utc>) -> Lease {
+    /// due job), in order, as many as there are. Questions and jobs without an order key
+    /// are leased as they are stored, and so is the first job of an order in `rows` whose
+    /// key no pending job holds (`held`, see [`Self::held_orders`]); the other jobs with an
+    /// order key right after their commit, if they are then the first of their order.
+    fn lease(
+        &self,
+        rows: &mut [job::Model],
+        now: DateTime<Utc>,
+        held: Option<&HashSet<String>>,
+    ) -> Lease {
+        let firsts = held.map(|held| first_of_each_order(rows, held));
         let mut keyed = Vec::new();
         let slots = [Pool::Asking, Pool::Ordinary].map(|pool| {
             let mut eligible: Vec<&mut job::Model> = rows
@@ -157,7 +194,10 @@ impl Consumer {
                 .collect();
             let taken = self.handoff.take(pool, eligible.len())?;
             for row in eligible.iter_mut().take(taken.num_permits()) {
-                if row.reply_deadline.is_none() && row.order_key.is_some() {
+                let first = firsts
+                    .as_ref()
+                    .is_some_and(|firsts| firsts.contains(row.job_id.as_str()));
+                if row.reply_deadline.is_none() && row.order_key.is_some() && !first {
                     keyed.push(row.job_id.clone());
                 } else {
                     row.lease_until = Some(dispatcher::lease_until(
@@ -201,6 +241,28 @@ impl Consumer {
     }
 }
 
+/// The ids of the jobs of `rows` that go first in their order (key, URL and application):
+/// the earliest made of those in `rows`, when no pending job holds the key (`held`). The
+/// same job as [`store::claim_stored`] would lease after the commit, save that of two made
+/// at the same instant only the one the bus gave first goes.
+fn first_of_each_order(rows: &[job::Model], held: &HashSet<String>) -> HashSet<String> {
+    let mut firsts: HashMap<(&str, &str, &str), &job::Model> = HashMap::new();
+    for row in rows.iter().filter(|r| r.reply_deadline.is_none()) {
+        let Some(key) = row.order_key.as_deref().filter(|k| !held.contains(*k)) else {
+            continue;
+        };
+        firsts
+            .entry((key, row.notify_url.as_str(), row.application_id.as_str()))
+            .and_modify(|first| {
+                if row.created_at < first.created_at {
+                    *first = row;
+                }
+            })
+            .or_insert(row);
+    }
+    firsts.into_values().map(|r| r.job_id.clone()).collect()
+}
+
 /// What leasing the stored jobs with an order key found.
 #[derive(Default)]
 struct Keyed {
@@ -232,5 +294,64 @@ fn index(pool: Pool) -> usize {
     match pool {
         Pool::Asking => 0,
         Pool::Ordinary => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::entity::job::Status;
+
+    fn row(id: &str, key: &str, url: &str, created_ms: i64) -> job::Model {
+        let at = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::milliseconds(created_ms);
+        job::Model {
+            job_id: id.into(),
+            application_id: "app".into(),
+            notify_url: url.into(),
+            body: Vec::new(),
+            content_type: "application/json".into(),
+            resource_kind: "kind".into(),
+            resource_id: "res".into(),
+            traceparent: None,
+            created_at: at,
+            expires_at: at + TimeDelta::minutes(1),
+            status: Status::Pending,
+            attempts: 0,
+            next_attempt_at: at,
+            lease_until: None,
+            delivered_at: None,
+            reply_subject: None,
+            reply_deadline: None,
+            order_key: (!key.is_empty()).then(|| key.into()),
+        }
+    }
+
+    #[test]
+    fn first_of_each_order_is_the_earliest_made_of_an_order_no_pending_job_holds() {
+        let url = "http://app.example/hooks";
+        let mut question = row("question", "k4", url, 0);
+        question.reply_deadline = Some(question.created_at + TimeDelta::seconds(5));
+        let rows = [
+            // Given by the bus after a job of its order made earlier: that one goes first.
+            row("k1-later", "k1", url, 20),
+            row("k1-earlier", "k1", url, 10),
+            row("k1-latest", "k1", url, 30),
+            // The same key to another URL is another order.
+            row("k1-elsewhere", "k1", "http://other.example/hooks", 40),
+            // Held by a pending job stored before: none of its order goes first.
+            row("k2", "k2", url, 0),
+            // Made at the same instant: the one the bus gave first.
+            row("k3-a", "k3", url, 5),
+            row("k3-b", "k3", url, 5),
+            // Without a key, or a question: not an order's.
+            row("unkeyed", "", url, 0),
+            question,
+        ];
+        let held = HashSet::from(["k2".to_string()]);
+        let mut firsts: Vec<String> = first_of_each_order(&rows, &held).into_iter().collect();
+        firsts.sort();
+        assert_eq!(firsts, ["k1-earlier", "k1-elsewhere", "k3-a"]);
     }
 }

@@ -221,6 +221,33 @@ pub async fn claim_stored(
     Ok(leased)
 }
 
+/// Those of the order keys `keys` that some pending job holds (of any URL or application:
+/// the caller treats a key held elsewhere as held, which only ever leases less). Read
+/// from the pending jobs' order index alone, a probe a key; the consumer asks before it
+/// stores a chunk, and leases in the insert itself the first job of each order no pending
+/// job holds, instead of updating the rows again after their commit.
+pub async fn pending_orders<C: ConnectionTrait>(
+    db: &C,
+    keys: Vec<String>,
+) -> Result<HashSet<String>, DbErr> {
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    pending_orders_query(keys)
+        .into_tuple::<String>()
+        .all(db)
+        .await
+        .map(|keys| keys.into_iter().collect())
+}
+
+fn pending_orders_query(keys: Vec<String>) -> Select<job::Entity> {
+    pending_jobs()
+        .select_only()
+        .column(Column::OrderKey)
+        .distinct()
+        .filter(Column::OrderKey.is_in(keys))
+}
+
 /// How many jobs are still to be delivered (pending, leased or not).
 pub async fn pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
@@ -648,7 +675,7 @@ mod tests {
             "app".into(),
         ]];
         let sqlite = DbBackend::Sqlite;
-        let queries: [(&str, sea_orm::Statement, &[&str]); 7] = [
+        let queries: [(&str, sea_orm::Statement, &[&str]); 8] = [
             (
                 "ordinary claim",
                 sqlite.build(&due(now, 64, Pool::Ordinary).into_query()),
@@ -663,6 +690,12 @@ mod tests {
                 "next due",
                 sqlite.build(&next_due_query(now, None).into_query()),
                 &["notify_jobs_pending_due", "notify_jobs_pending_order"],
+            ),
+            (
+                "pending orders",
+                sqlite.build(&pending_orders_query(vec!["a".into(), "b".into()]).into_query()),
+                // From the index alone, not the rows (each with its body).
+                &["COVERING INDEX notify_jobs_pending_order"],
             ),
             (
                 "pending count",
