@@ -151,13 +151,17 @@ impl Consumer {
     }
 
     /// The order keys of `rows`' due ordinary jobs that a pending job already holds; `None`
-    /// when that could not be read (then every such job waits for its commit to be leased,
-    /// as [`Self::claim_keyed`] decides).
+    /// when that was not read (then every such job that gets a slot waits for its commit
+    /// to be leased, as [`Self::claim_keyed`] decides). Not read while every ordinary slot
+    /// is busy, as it is under a backlog: no job could be leased in the insert anyway.
     async fn held_orders(
         &self,
         rows: &[job::Model],
         now: DateTime<Utc>,
     ) -> Option<HashSet<String>> {
+        if self.handoff.free(Pool::Ordinary) == 0 {
+            return None;
+        }
         let mut keys: Vec<String> = rows
             .iter()
             .filter(|r| Pool::of(r) == Pool::Ordinary && r.next_attempt_at <= now)
@@ -247,7 +251,7 @@ impl Consumer {
 /// at the same instant only the one the bus gave first goes.
 fn first_of_each_order(rows: &[job::Model], held: &HashSet<String>) -> HashSet<String> {
     let mut firsts: HashMap<(&str, &str, &str), &job::Model> = HashMap::new();
-    for row in rows.iter().filter(|r| r.reply_deadline.is_none()) {
+    for row in rows.iter().filter(|r| Pool::of(r) == Pool::Ordinary) {
         let Some(key) = row.order_key.as_deref().filter(|k| !held.contains(*k)) else {
             continue;
         };

@@ -238,9 +238,10 @@ impl MigrationTrait for OrderedDelivery {
 /// for: pending jobs by due time, pending questions by deadline, pending jobs of an order,
 /// delivered jobs by delivery time, expired ones by expiry. The indexes they replace had
 /// `status` among their columns (first, but for the order's) and held every job, so that
-/// every job's insert and every change of status wrote all five of them; now a job enters two or three and a delivery moves it out of two and
-/// into one. The queries name the status as a literal, not a parameter, so that either
-/// database's planner can tell that they only want what a partial index holds.
+/// every job's insert and every change of status wrote all five of them; now a job enters
+/// two or three and a delivery moves it out of two and into one. The queries name the
+/// status as a literal, not a parameter, so that either database's planner can tell that
+/// they only want what a partial index holds.
 ///
 /// The previous release's queries bind the status. On PostgreSQL (the mode that rolls
 /// releases side by side) they still read the partial indexes: PostgreSQL plans such a
