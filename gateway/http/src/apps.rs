@@ -12,6 +12,7 @@
 //! which it may send. Nobody else reads them; nothing stops an operator from provisioning
 //! one registration to two applications.
 
+use parlay_model::address::same_ignoring_case;
 use rand::{Rng, distr::Alphanumeric};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
@@ -86,7 +87,7 @@ impl App {
     pub fn registration(&self, address: &str) -> Option<&str> {
         self.registrations
             .iter()
-            .find(|r| r.to_lowercase() == address.to_lowercase())
+            .find(|r| same_ignoring_case(r, address))
             .map(String::as_str)
     }
 }
@@ -206,7 +207,7 @@ fn checked_registrations(registrations: Vec<String>) -> Result<Vec<String>, Apps
         if !is_registration(&r) {
             return Err(AppsError::InvalidRegistration(r));
         }
-        if !kept.iter().any(|k| k.to_lowercase() == r.to_lowercase()) {
+        if !kept.iter().any(|k| same_ignoring_case(k, &r)) {
             kept.push(r);
         }
     }

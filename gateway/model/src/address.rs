@@ -99,6 +99,17 @@ impl Address {
     }
 }
 
+/// True when `a` and `b` are the same text without regard to case, as
+/// `a.to_lowercase() == b.to_lowercase()` is, without making either (addresses are compared
+/// so on every request, mostly ASCII).
+pub fn same_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
 /// `tel:` part after the scheme: `+`, E.164 digits, then `;name=value` parameters.
 fn check_tel(rest: &str) -> Result<(), AddressError> {
     let number = rest

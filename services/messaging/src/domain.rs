@@ -2,7 +2,7 @@
 //! criteria matching, and when two inbound subscriptions overlap. Pure functions,
 //! unit-tested below.
 
-use parlay_model::messaging::DeliveryStatus;
+use parlay_model::{address::same_ignoring_case, messaging::DeliveryStatus};
 
 /// How far a delivery has progressed: a status is only ever replaced by a higher rank.
 ///
@@ -75,7 +75,7 @@ pub fn criteria_matches(criteria: Option<&str>, text: Option<&str>) -> bool {
         None => true,
         Some(c) => text
             .and_then(first_word)
-            .is_some_and(|w| w.to_lowercase() == c.to_lowercase()),
+            .is_some_and(|w| same_ignoring_case(w, c)),
     }
 }
 
@@ -94,14 +94,12 @@ pub struct Filter<'a> {
 /// (no criteria matches every message). The variable is the shared criteria when both have
 /// one, otherwise the shared address (as the new request spells it).
 pub fn overlap(existing: Filter<'_>, new: Filter<'_>) -> Option<String> {
-    let shared = new.addresses.iter().find(|a| {
-        existing
-            .addresses
-            .iter()
-            .any(|b| a.to_lowercase() == b.to_lowercase())
-    })?;
+    let shared = new
+        .addresses
+        .iter()
+        .find(|a| existing.addresses.iter().any(|b| same_ignoring_case(a, b)))?;
     match (existing.criteria, new.criteria) {
-        (Some(a), Some(b)) if a.to_lowercase() == b.to_lowercase() => Some(b.to_string()),
+        (Some(a), Some(b)) if same_ignoring_case(a, b) => Some(b.to_string()),
         (Some(_), Some(_)) => None,
         _ => Some(shared.clone()),
     }

@@ -11,7 +11,7 @@ use parlay_kit::{
     ids::new_id,
     outbox, wire,
 };
-use parlay_model::messaging::DeliveryStatus;
+use parlay_model::{address::same_ignoring_case, messaging::DeliveryStatus};
 use parlay_proto::{
     messaging::v1::{self as pb, outbound_message::Content as PbContent},
     net::v1::{MessagePart, MessageSubmit, SmsEncoding, SmsSegment, message_submit},
@@ -464,7 +464,7 @@ pub async fn get(core: &Core, app: &str, sender: &str, id: &str) -> Result<pb::O
         .filter(request::Column::AppId.eq(app))
         .one(&core.db)
         .await?
-        .filter(|r| r.sender_address.to_lowercase() == sender.to_lowercase())
+        .filter(|r| same_ignoring_case(&r.sender_address, sender))
         .filter(|r| r.created_at > cutoff)
         .ok_or(Error::NotFound("requestId"))?;
     let deliveries = deliveries_of(&core.db, &row.id).await?;

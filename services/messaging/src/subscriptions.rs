@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use parlay_kit::{db::begin_write, ids::new_id};
+use parlay_model::address::same_ignoring_case;
 use parlay_proto::{common::v1::Callback, messaging::v1 as pb};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel,
@@ -73,11 +74,7 @@ fn check(core: &Core, sub: &pb::InboundSubscription) -> Result<Checked> {
     let mut addresses: Vec<String> = Vec::new();
     for a in &sub.destination_addresses {
         let a = a.trim();
-        if !a.is_empty()
-            && !addresses
-                .iter()
-                .any(|x| x.to_lowercase() == a.to_lowercase())
-        {
+        if !a.is_empty() && !addresses.iter().any(|x| same_ignoring_case(x, a)) {
             addresses.push(a.to_string());
         }
     }

@@ -133,6 +133,17 @@ fn serde_uses_the_plain_string() {
     assert!(serde_json::from_str::<Address>(r#""tel:123""#).is_err());
 }
 
+#[test]
+fn same_ignoring_case_compares_lowercased() {
+    assert!(same_ignoring_case(
+        "SIP:Alice@Example.com",
+        "sip:alice@example.COM"
+    ));
+    assert!(same_ignoring_case("sip:ÅSA@x.se", "sip:åsa@x.se"));
+    assert!(!same_ignoring_case("tel:+15551230001", "tel:+15551230002"));
+    assert!(!same_ignoring_case("sip:a@x", "sip:a@x "));
+}
+
 proptest! {
     #[test]
     fn parse_never_panics(s in any::<String>()) {
@@ -164,6 +175,11 @@ proptest! {
         }
         let address = Address::parse(&uri);
         prop_assert_eq!(address, Ok(Address::Tel(uri)));
+    }
+
+    #[test]
+    fn same_ignoring_case_is_lowercased_equality(a in "[a-zA-Z:+0-9ΣσςİiÅå]{0,6}", b in "[a-zA-Z:+0-9ΣσςİiÅå]{0,6}") {
+        prop_assert_eq!(same_ignoring_case(&a, &b), a.to_lowercase() == b.to_lowercase());
     }
 
     #[test]
