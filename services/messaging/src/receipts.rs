@@ -4,9 +4,10 @@
 //! transaction.
 //!
 //! Receipts handed in together are applied in one transaction ([`Receipts`], the kit's group
-//! commit): one inbox insert, one read of the addresses, one conditional update per receipt,
-//! one read of the requests and one outbox insert for the whole batch, instead of seven
-//! statements and a commit per receipt. Receipts for one address are applied in their order.
+//! commit): one inbox insert, one read of the addresses, one update of the addresses they
+//! move (each only while it is as read), one read of the requests and one outbox insert for
+//! the whole batch, instead of seven statements and a commit per receipt. Receipts for one
+//! address are applied in their order.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -14,12 +15,15 @@ use chrono::Utc;
 use parlay_kit::{
     batch::{Batcher, Traced, together_or_alone},
     bus::Envelope,
-    db::begin_write,
+    db::{begin_write, update_each},
     inbox, outbox,
 };
 use parlay_model::messaging::DeliveryStatus;
 use parlay_proto::net::v1::DeliveryReceipt;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, QueryFilter,
+    sea_query::{Query, UpdateStatement},
+};
 
 use crate::{
     convert,
@@ -121,31 +125,98 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
         let r = &receipts[i];
         (r.request_id.clone(), r.destination.to_lowercase())
     });
-    let mut request_ids: Vec<&str> = fresh
+    let now = Utc::now();
+    let mut changes = Vec::new();
+    // Each round reads the rows, applies the receipts to them in memory and writes every
+    // row it changed in one statement, conditional on the row being as read. A row another
+    // replica changed meanwhile (PostgreSQL) is not written: its receipts go to the next
+    // round, against the row as it is then. On SQLite there is one round.
+    while !fresh.is_empty() {
+        let rows = rows_of(&txn, receipts, &fresh).await?;
+        let planned = plan(receipts, &fresh, rows, &mut outcomes);
+        let written = write(&txn, &planned, now).await?;
+        fresh.clear();
+        for (row, written) in planned.into_iter().zip(written) {
+            if written {
+                changes.extend(row.applied.iter().map(|&(i, status)| Change {
+                    receipt: &receipts[i],
+                    address: row.address.clone(),
+                    status,
+                }));
+            } else {
+                fresh.extend(row.applied.iter().chain(&row.ignored).copied());
+            }
+        }
+        fresh.sort_by_key(|&(i, _)| i);
+        fresh.sort_by_cached_key(|&(i, _)| {
+            let r = &receipts[i];
+            (r.request_id.clone(), r.destination.to_lowercase())
+        });
+    }
+    let envelopes = notifications_of(core, &txn, &changes, now).await?;
+    let recorded = outbox::enqueue_many(&txn, envelopes).await?;
+    txn.commit().await?;
+    core.waker.hand(recorded);
+    Ok(outcomes)
+}
+
+/// The delivery rows of the requests `receipts` name, by (request, address in lower case).
+async fn rows_of(
+    txn: &sea_orm::DatabaseTransaction,
+    receipts: &[Traced<DeliveryReceipt>],
+    these: &[(usize, DeliveryStatus)],
+) -> Result<HashMap<(String, String), delivery::Model>> {
+    let mut request_ids: Vec<&str> = these
         .iter()
         .map(|&(i, _)| receipts[i].request_id.as_str())
         .collect();
     request_ids.sort_unstable();
     request_ids.dedup();
-    let mut rows: HashMap<(String, String), delivery::Model> = if request_ids.is_empty() {
-        HashMap::new()
-    } else {
-        delivery::Entity::find()
-            .filter(delivery::Column::RequestId.is_in(request_ids))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|row| ((row.request_id.clone(), row.address_lower.clone()), row))
-            .collect()
-    };
-    let now = Utc::now();
-    let mut changes = Vec::new();
-    for (i, status) in fresh {
+    Ok(delivery::Entity::find()
+        .filter(delivery::Column::RequestId.is_in(request_ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| ((row.request_id.clone(), row.address_lower.clone()), row))
+        .collect())
+}
+
+/// A delivery row that receipts of the batch move forward: as read, and where they take it.
+struct Planned {
+    request_id: String,
+    position: i32,
+    address: String,
+    /// Its rank as read: it is written only while it still has it.
+    read_rank: i32,
+    /// The last status applied, its rank and its receipt's description.
+    status: DeliveryStatus,
+    rank: i32,
+    description: Option<String>,
+    /// The receipts applied to it (position in the batch, status), in their order.
+    applied: Vec<(usize, DeliveryStatus)>,
+    /// Its receipts that changed nothing after an earlier one of the batch (they are
+    /// applied again if the row is not written).
+    ignored: Vec<(usize, DeliveryStatus)>,
+}
+
+/// Applies `these` receipts to `rows` in memory, in their order, under the monotonic rule:
+/// the rows they change, in the receipts' order. Sets each receipt's outcome (Applied,
+/// Ignored, or Unknown when its row is not there).
+fn plan(
+    receipts: &[Traced<DeliveryReceipt>],
+    these: &[(usize, DeliveryStatus)],
+    mut rows: HashMap<(String, String), delivery::Model>,
+    outcomes: &mut [Outcome],
+) -> Vec<Planned> {
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    for &(i, status) in these {
         let receipt = &receipts[i];
         let key = (
             receipt.request_id.clone(),
             receipt.destination.to_lowercase(),
         );
+        outcomes[i] = Outcome::Unknown;
         let Some(row) = rows.get_mut(&key) else {
             tracing::info!(
                 request = %receipt.request_id,
@@ -154,49 +225,107 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
             );
             continue;
         };
-        outcomes[i] = Outcome::Ignored;
         let current =
             domain::status_from_name(&row.status).unwrap_or(DeliveryStatus::MessageWaiting);
-        if !domain::applies(current, status) {
+        let applies = domain::applies(current, status);
+        outcomes[i] = if applies {
+            Outcome::Applied
+        } else {
+            Outcome::Ignored
+        };
+        let at = match index.get(&key) {
+            Some(&at) => at,
+            None if applies => {
+                planned.push(Planned {
+                    request_id: row.request_id.clone(),
+                    position: row.position,
+                    address: row.address.clone(),
+                    read_rank: row.status_rank,
+                    status,
+                    rank: 0,
+                    description: None,
+                    applied: Vec::new(),
+                    ignored: Vec::new(),
+                });
+                index.insert(key, planned.len() - 1);
+                planned.len() - 1
+            }
+            // Nothing of this batch changes the row (yet).
+            None => continue,
+        };
+        let p = &mut planned[at];
+        if !applies {
+            p.ignored.push((i, status));
             continue;
         }
         let rank = i32::from(domain::rank(status));
-        // Conditional on the rank still being lower: a concurrent receipt that moved the row
-        // further meanwhile (another replica, PostgreSQL) wins, and this one changes nothing.
-        let updated = delivery::Entity::update_many()
-            .col_expr(
-                delivery::Column::Status,
-                Expr::value(domain::status_name(status)),
-            )
-            .col_expr(delivery::Column::StatusRank, Expr::value(rank))
-            .col_expr(
-                delivery::Column::Description,
-                Expr::value(receipt.description.clone()),
-            )
-            .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
-            .filter(delivery::Column::RequestId.eq(&row.request_id))
-            .filter(delivery::Column::Position.eq(row.position))
-            .filter(delivery::Column::StatusRank.lt(rank))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            continue;
-        }
         // A later receipt of this batch for the same address sees this one's status.
         row.status = domain::status_name(status).to_string();
         row.status_rank = rank;
-        outcomes[i] = Outcome::Applied;
-        changes.push(Change {
-            receipt,
-            address: row.address.clone(),
-            status,
-        });
+        p.status = status;
+        p.rank = rank;
+        p.description = receipt.description.clone();
+        p.applied.push((i, status));
     }
-    let envelopes = notifications_of(core, &txn, &changes, now).await?;
-    let recorded = outbox::enqueue_many(&txn, envelopes).await?;
-    txn.commit().await?;
-    core.waker.hand(recorded);
-    Ok(outcomes)
+    planned
+}
+
+/// Writes the `planned` rows in one statement, each only while its rank is still the one
+/// read; whether each was written.
+async fn write(
+    txn: &sea_orm::DatabaseTransaction,
+    planned: &[Planned],
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<bool>> {
+    let mut written = vec![false; planned.len()];
+    if planned.is_empty() {
+        return Ok(written);
+    }
+    use delivery::Column;
+    for row in txn.query_all(&write_statement(planned, now)).await? {
+        let id = row.try_get::<String>("", Column::RequestId.as_str())?;
+        let position = row.try_get::<i32>("", Column::Position.as_str())?;
+        if let Some(at) = planned
+            .iter()
+            .position(|p| p.request_id == id && p.position == position)
+        {
+            written[at] = true;
+        }
+    }
+    Ok(written)
+}
+
+/// The statement of [`write`] (`planned` not empty).
+fn write_statement(planned: &[Planned], now: chrono::DateTime<Utc>) -> UpdateStatement {
+    use delivery::Column;
+    let ids: Vec<&str> = planned.iter().map(|p| p.request_id.as_str()).collect();
+    let mut update = update_each::<delivery::Entity>(
+        Column::RequestId,
+        &[
+            Column::Status,
+            Column::StatusRank,
+            Column::Description,
+            Column::UpdatedAt,
+        ],
+        &[Column::Position, Column::StatusRank],
+        planned.iter().map(|p| {
+            vec![
+                p.request_id.clone().into(),
+                domain::status_name(p.status).into(),
+                p.rank.into(),
+                p.description.clone().into(),
+                now.into(),
+                p.position.into(),
+                p.read_rank.into(),
+            ]
+        }),
+    );
+    // The keys again as a list, so that SQLite looks each request up by its key instead
+    // of reading the table for the join (see `update_each`).
+    update
+        .and_where(Column::RequestId.is_in(ids))
+        .returning(Query::returning().columns([Column::RequestId, Column::Position]));
+    update
 }
 
 /// The `deliveryInfoNotification` of every change whose request asked for receipts, keyed
@@ -239,3 +368,6 @@ async fn notifications_of(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests;
