@@ -232,7 +232,7 @@ pub async fn h1(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
         let rates = ctx.pick(
             vec![
                 250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0,
-                5000.0, 6000.0, 8000.0, 10000.0,
+                5000.0, 6000.0, 7000.0, 8000.0, 10000.0, 12000.0,
             ],
             vec![20.0, 40.0],
         );
@@ -712,7 +712,7 @@ pub async fn h5(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let before = suite.usage();
             let live_before = created.lock().unwrap().len();
-            let ladder = vec![250.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0, 6000.0, 8000.0];
+            let ladder = vec![250.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0, 6000.0, 8000.0, 10000.0, 12000.0];
             let rates = ctx.pick(ladder, vec![20.0, 40.0]);
             let mut run = max_sustained(&format!("h5 run {}", n + 1), &rates, ctx.pick(5.0, 1.0), 50.0, &suite.pids(), create).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
