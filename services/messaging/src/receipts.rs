@@ -118,13 +118,7 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
             first.then_some((i, status))
         })
         .collect();
-    // The rows are updated in one order whatever the batch (PostgreSQL: two replicas'
-    // batches never wait on each other's rows in opposite orders); the sort is stable, so
-    // receipts for one address keep theirs.
-    fresh.sort_by_cached_key(|&(i, _)| {
-        let r = &receipts[i];
-        (r.request_id.clone(), r.destination.to_lowercase())
-    });
+    in_address_order(receipts, &mut fresh);
     let now = Utc::now();
     let mut changes = Vec::new();
     // Each round reads the rows, applies the receipts to them in memory and writes every
@@ -147,17 +141,23 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
                 fresh.extend(row.applied.iter().chain(&row.ignored).copied());
             }
         }
-        fresh.sort_by_key(|&(i, _)| i);
-        fresh.sort_by_cached_key(|&(i, _)| {
-            let r = &receipts[i];
-            (r.request_id.clone(), r.destination.to_lowercase())
-        });
+        in_address_order(receipts, &mut fresh);
     }
     let envelopes = notifications_of(core, &txn, &changes, now).await?;
     let recorded = outbox::enqueue_many(&txn, envelopes).await?;
     txn.commit().await?;
     core.waker.hand(recorded);
     Ok(outcomes)
+}
+
+/// Sorts `these` receipts by the row they change, those of one row in the batch's order.
+/// The rows are then updated in one order whatever the batch (PostgreSQL: two replicas'
+/// batches never wait on each other's rows in opposite orders).
+fn in_address_order(receipts: &[Traced<DeliveryReceipt>], these: &mut [(usize, DeliveryStatus)]) {
+    these.sort_by_cached_key(|&(i, _)| {
+        let r = &receipts[i];
+        (r.request_id.clone(), r.destination.to_lowercase(), i)
+    });
 }
 
 /// The delivery rows of the requests `receipts` name, by (request, address in lower case).

@@ -657,7 +657,7 @@ pub async fn h4(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
                 (
                     "fanout_rate".into(),
                     (rec.received as f64 - 1.0).max(0.0)
-                        / ((last.as_secs_f64() * 1000.0 - first_ms) / 1000.0).max(1e-9),
+                        / (last.as_secs_f64() - first_ms / 1000.0).max(1e-9),
                 ),
                 (
                     "rate".into(),
