@@ -14,21 +14,12 @@ pub mod inbox;
 pub mod lanes;
 pub mod migration;
 pub mod outbox;
+mod serve;
 pub mod shutdown;
 pub mod telemetry;
 
 pub use config::Config;
-
-/// Serves `router` on `listener` until `shutdown`, then drains in-flight requests.
-pub async fn serve_http(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    shutdown: tokio_util::sync::CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-}
+pub use serve::serve_http;
 
 /// Protobuf helpers for bus payloads.
 pub mod wire {
