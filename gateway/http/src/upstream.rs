@@ -3,11 +3,13 @@
 //!
 //! No `grpc-timeout` is sent: a tonic server answers an expired one with `Cancelled`, which
 //! would race the local deadline and turn a 503 into a 500. Dropping the call at the
-//! deadline resets the HTTP/2 stream, which cancels the handler on the service just as well.
+//! deadline resets the HTTP/2 stream, which cancels the handler on the service just as well
+//! (in process, dropping the call drops the handler itself).
 
 use std::{future::Future, time::Duration};
 
 use crate::{apps::App, state::AppState};
+use parlay_kit::grpc::{Transport, transport};
 use parlay_proto::{
     addresslist::v1::address_list_client::AddressListClient,
     call::v1::{
@@ -17,7 +19,7 @@ use parlay_proto::{
     messaging::v1::messaging_client::MessagingClient,
     presence::v1::presence_client::PresenceClient,
 };
-use tonic::{Status, transport::Channel};
+use tonic::Status;
 
 /// How long dialling a service may take before the call fails as unavailable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -28,21 +30,21 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// 4 MiB; this leaves room for an operator who raises them.
 const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
-/// One client per service. Cloning is cheap: clones share the channel.
+/// One client per service. Cloning is cheap: clones share the transport.
 #[derive(Clone)]
 pub struct Upstreams {
     /// The call service (Third Party Call).
-    pub call: ThirdPartyCallClient<Channel>,
+    pub call: ThirdPartyCallClient<Transport>,
     /// The call service (Call Notification subscriptions, recordings).
-    pub call_notification: CallNotificationClient<Channel>,
+    pub call_notification: CallNotificationClient<Transport>,
     /// The call service (Audio Call).
-    pub audio: AudioCallClient<Channel>,
+    pub audio: AudioCallClient<Transport>,
     /// The messaging service (Multimedia Messaging).
-    pub messaging: MessagingClient<Channel>,
+    pub messaging: MessagingClient<Transport>,
     /// The presence service.
-    pub presence: PresenceClient<Channel>,
+    pub presence: PresenceClient<Transport>,
     /// The address-list service.
-    pub addresslist: AddressListClient<Channel>,
+    pub addresslist: AddressListClient<Transport>,
 }
 
 impl Upstreams {
@@ -70,12 +72,24 @@ impl Upstreams {
         presence_url: &str,
         addresslist_url: &str,
     ) -> Result<Upstreams, tonic::transport::Error> {
-        let channel = |url: &str| parlay_kit::grpc::channel::connect(url, CONNECT_TIMEOUT);
-        let call = channel(call_url)?;
-        let messaging = channel(messaging_url)?;
-        let presence = channel(presence_url)?;
-        let addresslist = channel(addresslist_url)?;
-        Ok(Upstreams {
+        let connect = |url: &str| transport::connect(url, CONNECT_TIMEOUT);
+        Ok(Upstreams::over(
+            connect(call_url)?,
+            connect(messaging_url)?,
+            connect(presence_url)?,
+            connect(addresslist_url)?,
+        ))
+    }
+
+    /// Clients over the given transports: channels ([`Upstreams::connect_all`]), or the
+    /// services' own routes when they run in this process ([`transport::in_process`]).
+    pub fn over(
+        call: Transport,
+        messaging: Transport,
+        presence: Transport,
+        addresslist: Transport,
+    ) -> Upstreams {
+        Upstreams {
             presence: PresenceClient::new(presence),
             addresslist: AddressListClient::new(addresslist),
             // Outbound MMS attachments go whole in one request too.
@@ -86,7 +100,7 @@ impl Upstreams {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             audio: AudioCallClient::new(call.clone()),
             call: ThirdPartyCallClient::new(call),
-        })
+        }
     }
 }
 

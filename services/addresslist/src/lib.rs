@@ -15,7 +15,7 @@ mod sync;
 
 use std::sync::Arc;
 
-use parlay_kit::Config;
+use parlay_kit::{Config, grpc::Transport};
 use parlay_proto::{
     addresslist::v1::address_list_server::AddressListServer,
     presence::v1::presence_client::PresenceClient,
@@ -37,18 +37,15 @@ pub struct AddressListService {
 }
 
 impl AddressListService {
-    /// Starts the background hand-over of list changes to presence, which it reaches at
-    /// `presence_url`. `db` must be migrated with [`Migrator`].
+    /// Starts the background hand-over of list changes to presence, which it reaches over
+    /// `presence`. `db` must be migrated with [`Migrator`].
     pub async fn start(
         config: &Config,
         db: DatabaseConnection,
-        presence_url: &str,
+        presence: Transport,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let channel = tonic::transport::Endpoint::from_shared(presence_url.to_string())?
-            .connect_timeout(std::time::Duration::from_secs(3))
-            .connect_lazy();
-        let syncer = Arc::new(sync::Syncer::new(db.clone(), PresenceClient::new(channel)));
+        let syncer = Arc::new(sync::Syncer::new(db.clone(), PresenceClient::new(presence)));
         let core = Arc::new(Core {
             db,
             config: Arc::new(config.clone()),

@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
+use parlay_kit::grpc::Transport;
 use parlay_proto::presence::v1::{self as ppb, presence_client::PresenceClient};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 use crate::entities::change;
 
@@ -27,13 +27,13 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Hands changes over, one flush at a time.
 pub struct Syncer {
     db: DatabaseConnection,
-    presence: PresenceClient<Channel>,
+    presence: PresenceClient<Transport>,
     flushing: Mutex<()>,
     wake: Notify,
 }
 
 impl Syncer {
-    pub fn new(db: DatabaseConnection, presence: PresenceClient<Channel>) -> Self {
+    pub fn new(db: DatabaseConnection, presence: PresenceClient<Transport>) -> Self {
         Self {
             db,
             presence,

@@ -4,11 +4,13 @@
 
 pub mod channel;
 mod metrics;
+pub mod transport;
 
 pub use metrics::{GrpcMetrics, Measured};
 use parlay_proto::common::v1::Exception;
 use prost::Message;
 use tonic::{Code, Request, Status, metadata::MetadataValue};
+pub use transport::Transport;
 
 /// Metadata key holding the calling application's id.
 pub const APP_METADATA: &str = "x-parlay-app";

@@ -1,7 +1,8 @@
 //! Starting the components. Embedded (`up`): in-process bus, a SQLite file per service in
-//! the data directory, each service's gRPC on an ephemeral loopback port that the gateway
-//! dials, netsim's control API on the admin listener. Distributed (`serve`): one
-//! component, NATS JetStream, the configured database.
+//! the data directory, the gateway (and address lists, towards presence) calling each
+//! service's gRPC routes in this process, each service's gRPC also served on an ephemeral
+//! loopback port for operators' tools, netsim's control API on the admin listener.
+//! Distributed (`serve`): one component, NATS JetStream, the configured database.
 
 use std::net::SocketAddr;
 
@@ -11,10 +12,11 @@ use parlay_kit::{
     admin::{self, ReadyCheck},
     bus::{self, SharedBus},
     db,
-    grpc::GrpcMetrics,
+    grpc::{GrpcMetrics, transport},
 };
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
 
 /// A component `parlay serve` can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -85,6 +87,9 @@ impl Served {
 /// default 30 s termination grace period).
 pub const GRACE: std::time::Duration = std::time::Duration::from_secs(25);
 
+/// How long dialling presence from the address-list service may take.
+const PRESENCE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
@@ -134,7 +139,7 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     });
     let grpc_listener = bind(([127, 0, 0, 1], 0).into(), "call gRPC").await?;
     let grpc_addr = grpc_listener.local_addr()?;
-    spawn_call(
+    let call = spawn_call(
         &mut tasks,
         &config,
         call_db.clone(),
@@ -145,8 +150,7 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     .await?;
 
     let messaging_listener = bind(([127, 0, 0, 1], 0).into(), "messaging gRPC").await?;
-    let messaging_addr = messaging_listener.local_addr()?;
-    spawn_messaging(
+    let messaging = spawn_messaging(
         &mut tasks,
         &config,
         messaging_db.clone(),
@@ -157,8 +161,7 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     .await?;
 
     let presence_listener = bind(([127, 0, 0, 1], 0).into(), "presence gRPC").await?;
-    let presence_url = format!("http://{}", presence_listener.local_addr()?);
-    spawn_presence(
+    let presence = spawn_presence(
         &mut tasks,
         &config,
         presence_db.clone(),
@@ -168,23 +171,22 @@ pub async fn up(mut config: Config, shutdown: CancellationToken) -> anyhow::Resu
     )
     .await?;
     let addresslist_listener = bind(([127, 0, 0, 1], 0).into(), "addresslist gRPC").await?;
-    let addresslist_url = format!("http://{}", addresslist_listener.local_addr()?);
-    spawn_addresslist(
+    let addresslist = spawn_addresslist(
         &mut tasks,
         &config,
         addresslist_db.clone(),
-        &presence_url,
+        transport::in_process(presence.clone()),
         addresslist_listener,
         shutdown.clone(),
     )
     .await?;
 
-    let upstreams = parlay_gateway::Upstreams::connect_all(
-        &format!("http://{grpc_addr}"),
-        &format!("http://{messaging_addr}"),
-        &presence_url,
-        &addresslist_url,
-    )?;
+    let upstreams = parlay_gateway::Upstreams::over(
+        transport::in_process(call),
+        transport::in_process(messaging),
+        transport::in_process(presence),
+        transport::in_process(addresslist),
+    );
     let router = parlay_gateway::router(&config, gateway_db.clone(), upstreams);
     tasks.spawn(serve_http(http, router, shutdown.clone()));
 
@@ -324,12 +326,12 @@ pub async fn serve(
             .await?;
             let grpc = bind(config.grpc_addr, "gRPC").await?;
             served.grpc = Some(grpc.local_addr()?);
-            let presence_url = config.presence_grpc_url.clone();
+            let presence = transport::connect(&config.presence_grpc_url, PRESENCE_CONNECT_TIMEOUT)?;
             spawn_addresslist(
                 &mut tasks,
                 &config,
                 db.clone(),
-                &presence_url,
+                presence,
                 grpc,
                 shutdown.clone(),
             )
@@ -374,10 +376,13 @@ async fn spawn_call(
     bus: SharedBus,
     listener: TcpListener,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Routes> {
     let call = parlay_call::CallService::start(config, db, bus, shutdown.clone()).await?;
     let notification = call.notification_grpc();
     let audio = call.audio_grpc();
+    let apis = Routes::new(call.grpc())
+        .add_service(notification)
+        .add_service(audio);
     let (router, health) = grpc_server(
         config,
         &[
@@ -385,16 +390,13 @@ async fn spawn_call(
             "parlay.call.v1.CallNotification",
             "parlay.call.v1.AudioCall",
         ],
+        apis.clone(),
     )
     .await?;
-    let router = router
-        .add_service(call.grpc())
-        .add_service(notification)
-        .add_service(audio);
     serve_grpc(tasks, router, health, listener, shutdown, async move {
         call.join().await
     });
-    Ok(())
+    Ok(apis)
 }
 
 async fn spawn_messaging(
@@ -404,15 +406,16 @@ async fn spawn_messaging(
     bus: SharedBus,
     listener: TcpListener,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Routes> {
     let messaging =
         parlay_messaging::MessagingService::start(config, db, bus, shutdown.clone()).await?;
-    let (router, health) = grpc_server(config, &["parlay.messaging.v1.Messaging"]).await?;
-    let router = router.add_service(messaging.grpc());
+    let apis = Routes::new(messaging.grpc());
+    let (router, health) =
+        grpc_server(config, &["parlay.messaging.v1.Messaging"], apis.clone()).await?;
     serve_grpc(tasks, router, health, listener, shutdown, async move {
         messaging.join().await
     });
-    Ok(())
+    Ok(apis)
 }
 
 async fn spawn_presence(
@@ -422,34 +425,36 @@ async fn spawn_presence(
     bus: SharedBus,
     listener: TcpListener,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Routes> {
     let presence =
         parlay_presence::PresenceService::start(config, db, bus, shutdown.clone()).await?;
-    let (router, health) = grpc_server(config, &["parlay.presence.v1.Presence"]).await?;
-    let router = router.add_service(presence.grpc());
+    let apis = Routes::new(presence.grpc());
+    let (router, health) =
+        grpc_server(config, &["parlay.presence.v1.Presence"], apis.clone()).await?;
     serve_grpc(tasks, router, health, listener, shutdown, async move {
         presence.join().await
     });
-    Ok(())
+    Ok(apis)
 }
 
 async fn spawn_addresslist(
     tasks: &mut JoinSet<anyhow::Result<()>>,
     config: &Config,
     db: sea_orm::DatabaseConnection,
-    presence_url: &str,
+    presence: transport::Transport,
     listener: TcpListener,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Routes> {
     let addresslist =
-        parlay_addresslist::AddressListService::start(config, db, presence_url, shutdown.clone())
+        parlay_addresslist::AddressListService::start(config, db, presence, shutdown.clone())
             .await?;
-    let (router, health) = grpc_server(config, &["parlay.addresslist.v1.AddressList"]).await?;
-    let router = router.add_service(addresslist.grpc());
+    let apis = Routes::new(addresslist.grpc());
+    let (router, health) =
+        grpc_server(config, &["parlay.addresslist.v1.AddressList"], apis.clone()).await?;
     serve_grpc(tasks, router, health, listener, shutdown, async move {
         addresslist.join().await
     });
-    Ok(())
+    Ok(apis)
 }
 
 /// Serves `router` on `listener` until shutdown, draining as [`HealthReporter::stopped`]
@@ -479,7 +484,7 @@ type GrpcRouter = tonic::transport::server::Router<
     tower::layer::util::Stack<GrpcMetrics, tower::layer::util::Identity>,
 >;
 
-/// A service's gRPC listener before its own APIs are added: RED metrics
+/// A service's gRPC server for its APIs (`apis`): RED metrics
 /// (`parlay_grpc_requests_total`, `parlay_grpc_request_duration_seconds`); gRPC health reporting each of
 /// `services` (fully qualified names) as serving; server reflection of those services and
 /// health when `grpc_reflection` is on; and connections closed after
@@ -487,6 +492,7 @@ type GrpcRouter = tonic::transport::server::Router<
 async fn grpc_server(
     config: &Config,
     services: &[&str],
+    apis: Routes,
 ) -> anyhow::Result<(GrpcRouter, HealthReporter)> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in services {
@@ -517,10 +523,11 @@ async fn grpc_server(
     } else {
         None
     };
-    Ok((
-        server.add_optional_service(reflection).add_service(health),
-        reporter,
-    ))
+    let mut routes = apis.add_service(health);
+    if let Some(reflection) = reflection {
+        routes = routes.add_service(reflection);
+    }
+    Ok((server.add_routes(routes), reporter))
 }
 
 /// The health service's side of a gRPC server, for a graceful stop.

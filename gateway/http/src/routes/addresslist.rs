@@ -20,6 +20,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+use parlay_kit::grpc::Transport;
 use parlay_model::{
     Address,
     addresslist::{
@@ -28,7 +29,6 @@ use parlay_model::{
     },
 };
 use parlay_proto::addresslist::v1::{self as pb, address_list_client::AddressListClient};
-use tonic::transport::Channel;
 
 use super::{PathIds, created, ok, only};
 use crate::{
@@ -41,7 +41,7 @@ use crate::{
     validate::{canonical, path_user, short_text},
 };
 
-type Client = AddressListClient<Channel>;
+type Client = AddressListClient<Transport>;
 
 fn service(u: &Upstreams) -> &Client {
     &u.addresslist

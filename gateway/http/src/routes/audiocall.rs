@@ -22,6 +22,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use parlay_kit::grpc::Transport;
 use parlay_model::audiocall::{
     AudioMessageRequest, AudioMessageResponse, MessageStatusListResponse,
     PlayAndCollectInteractionRequest, PlayAndCollectInteractionResponse,
@@ -31,7 +32,6 @@ use parlay_proto::call::v1::{
     self as pb, InteractionKind, MediaRef, PlayAudioRequest, StartInteractionRequest,
     audio_call_client::AudioCallClient,
 };
-use tonic::transport::Channel;
 
 use super::{PathIds, callnotification, created, ok, only};
 use crate::{
@@ -48,7 +48,7 @@ mod convert;
 mod tests;
 mod validate;
 
-type Client = AudioCallClient<Channel>;
+type Client = AudioCallClient<Transport>;
 
 /// This API\'s service among the upstreams.
 fn service(u: &Upstreams) -> &Client {

@@ -22,6 +22,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{MethodRouter, get, post},
 };
+use parlay_kit::grpc::Transport;
 use parlay_model::callnotif::{
     CallDirectionSubscriptionRequest, CallDirectionSubscriptionResponse,
     CallEventSubscriptionRequest, CallEventSubscriptionResponse,
@@ -33,7 +34,6 @@ use parlay_proto::call::v1::{
     self as pb, CreateSubscriptionRequest, ListSubscriptionsRequest, RecordingRef, SubscriptionRef,
     call_notification_client::CallNotificationClient,
 };
-use tonic::transport::Channel;
 
 use super::{PathIds, created, ok, only};
 use crate::{
@@ -50,7 +50,7 @@ mod convert;
 mod tests;
 mod validate;
 
-type Client = CallNotificationClient<Channel>;
+type Client = CallNotificationClient<Transport>;
 
 /// This API\'s service among the upstreams.
 fn service(u: &Upstreams) -> &Client {

@@ -25,8 +25,8 @@ use axum::{
     extract::DefaultBodyLimit,
     routing::{get, post},
 };
+use parlay_kit::grpc::Transport;
 use parlay_proto::messaging::v1::messaging_client::MessagingClient;
-use tonic::transport::Channel;
 
 use super::{PathIds, only};
 use crate::{apps::App, error::ApiError, state::AppState, upstream::Upstreams};
@@ -42,7 +42,7 @@ mod subscriptions;
 mod tests;
 mod validate;
 
-type Client = MessagingClient<Channel>;
+type Client = MessagingClient<Transport>;
 
 /// This API\'s service among the upstreams.
 fn service(u: &Upstreams) -> &Client {

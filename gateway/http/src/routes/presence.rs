@@ -23,9 +23,9 @@ use axum::{
     Router,
     routing::{get, post},
 };
+use parlay_kit::grpc::Transport;
 use parlay_model::Address;
 use parlay_proto::presence::v1::presence_client::PresenceClient;
-use tonic::transport::Channel;
 
 use super::{PathIds, only};
 use crate::{
@@ -42,7 +42,7 @@ pub(crate) mod content;
 mod sources;
 mod subscriptions;
 
-type Client = PresenceClient<Channel>;
+type Client = PresenceClient<Transport>;
 
 fn service(u: &Upstreams) -> &Client {
     &u.presence

@@ -12,6 +12,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use parlay_kit::grpc::Transport;
 use parlay_model::thirdpartycall::{
     CallParticipantInformationResponse, CallParticipantListResponse, CallParticipantRequest,
     CallSessionInformationRequest, CallSessionInformationResponse,
@@ -19,7 +20,7 @@ use parlay_model::thirdpartycall::{
 use parlay_proto::call::v1::{
     CallSessionRef, ParticipantRef, third_party_call_client::ThirdPartyCallClient,
 };
-use tonic::{Status, transport::Channel};
+use tonic::Status;
 
 use super::{PathIds, created, ok, only};
 use crate::{apps::App, auth::Caller, body::JsonBody, error::ApiError, state::AppState, upstream};
@@ -29,7 +30,7 @@ mod convert;
 mod tests;
 mod validate;
 
-type Client = ThirdPartyCallClient<Channel>;
+type Client = ThirdPartyCallClient<Transport>;
 
 const SESSION_ID: &str = "callSessionId";
 const PARTICIPANT_ID: &str = "participantId";
