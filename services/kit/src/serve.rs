@@ -39,13 +39,9 @@ const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(2);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `router` on `listener` until `shutdown`; then takes no new connection, answers the
-/// requests already sent (each with `Connection: close`), closes idle connections, and
-/// returns once every connection has ended.
-pub async fn serve_http(
-    listener: TcpListener,
-    router: axum::Router,
-    shutdown: CancellationToken,
-) -> io::Result<()> {
+/// requests already sent and closes each connection after its answer (an idle one at once),
+/// and returns once every connection has ended.
+pub async fn serve_http(listener: TcpListener, router: axum::Router, shutdown: CancellationToken) {
     let builder = http1::Builder::new();
     let connections = TaskTracker::new();
     let serve = |stream: TcpStream, peer: SocketAddr| {
@@ -101,32 +97,44 @@ pub async fn serve_http(
             },
         }
     }
-    for (stream, peer) in accept_queue(listener)? {
+    for (stream, peer) in accept_queue(listener) {
         serve(stream, peer);
     }
     connections.close();
     connections.wait().await;
-    Ok(())
 }
 
 /// Takes the connections waiting in the listener's accept queue, without waiting for more,
 /// and closes the listener. Asked of the socket itself, not of the runtime's readiness
 /// events, which may not have caught up with the last connections yet.
-fn accept_queue(listener: TcpListener) -> io::Result<Vec<(TcpStream, SocketAddr)>> {
-    let listener = listener.into_std()?;
-    listener.set_nonblocking(true)?;
+fn accept_queue(listener: TcpListener) -> Vec<(TcpStream, SocketAddr)> {
+    let listener = match listener
+        .into_std()
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+    {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%error, "could not take the queued HTTP connections");
+            return Vec::new();
+        }
+    };
     let mut queued = Vec::new();
     loop {
         match listener.accept() {
-            Ok((stream, peer)) => {
-                stream.set_nonblocking(true)?;
-                queued.push((TcpStream::from_std(stream)?, peer));
-            }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(queued),
+            Ok((stream, peer)) => match stream
+                .set_nonblocking(true)
+                .and_then(|()| TcpStream::from_std(stream))
+            {
+                Ok(stream) => queued.push((stream, peer)),
+                Err(error) => {
+                    tracing::warn!(%peer, %error, "could not take a queued HTTP connection")
+                }
+            },
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return queued,
             Err(error) if is_connection_error(&error) => {}
             Err(error) => {
                 tracing::warn!(%error, "could not take the last queued HTTP connections");
-                return Ok(queued);
+                return queued;
             }
         }
     }

@@ -558,6 +558,6 @@ async fn serve_http(
     router: axum::Router,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    parlay_kit::serve_http(listener, router, shutdown).await?;
+    parlay_kit::serve_http(listener, router, shutdown).await;
     Ok(())
 }

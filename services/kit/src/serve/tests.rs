@@ -37,7 +37,7 @@ async fn server(
 
 fn spawn(listener: TcpListener, router: Router, stop: &CancellationToken) -> JoinHandle<()> {
     let stop = stop.clone();
-    tokio::spawn(async move { serve_http(listener, router, stop).await.unwrap() })
+    tokio::spawn(serve_http(listener, router, stop))
 }
 
 /// Lets the server's tasks (on this test's single thread) run what they have to, and the
