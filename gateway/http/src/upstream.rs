@@ -21,9 +21,6 @@ use parlay_proto::{
 };
 use tonic::Status;
 
-/// How long dialling a service may take before the call fails as unavailable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
 /// Largest gRPC answer accepted: a recording's media, or an inbound MMS attachment, comes
 /// whole in one message. Both are bounded by the bus's message limit (about 1 MiB on NATS;
 /// `messaging.max_attachment_bytes` is 768 KiB by default), far below tonic's default of
@@ -72,12 +69,11 @@ impl Upstreams {
         presence_url: &str,
         addresslist_url: &str,
     ) -> Result<Upstreams, tonic::transport::Error> {
-        let connect = |url: &str| transport::connect(url, CONNECT_TIMEOUT);
         Ok(Upstreams::over(
-            connect(call_url)?,
-            connect(messaging_url)?,
-            connect(presence_url)?,
-            connect(addresslist_url)?,
+            transport::connect(call_url)?,
+            transport::connect(messaging_url)?,
+            transport::connect(presence_url)?,
+            transport::connect(addresslist_url)?,
         ))
     }
 

@@ -9,15 +9,7 @@
 //! completed when the signal came (still in the listener's accept queue) are taken and
 //! served before the listener closes, rather than reset by its closing.
 
-use std::{
-    io,
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
@@ -46,14 +38,12 @@ pub async fn serve_http(listener: TcpListener, router: axum::Router, shutdown: C
     let connections = TaskTracker::new();
     let serve = |stream: TcpStream, peer: SocketAddr| {
         let _ = stream.set_nodelay(true);
-        // Whether the connection has been asked anything yet, and the moment it first is.
-        let (asked, first) = (Arc::new(AtomicBool::new(false)), Arc::new(Notify::new()));
+        // A permit once the connection has been asked something (kept until the stop).
+        let asked = Arc::new(Notify::new());
         let service = {
-            let (router, asked, first) = (router.clone(), asked.clone(), first.clone());
+            let (router, asked) = (router.clone(), asked.clone());
             service_fn(move |request: http::Request<Incoming>| {
-                if !asked.swap(true, Ordering::Relaxed) {
-                    first.notify_one();
-                }
+                asked.notify_one();
                 router.clone().oneshot(request)
             })
         };
@@ -66,14 +56,10 @@ pub async fn serve_http(listener: TcpListener, router: axum::Router, shutdown: C
                 () = stop.cancelled() => {
                     // Asked to stop, hyper closes at once a connection that has shown no
                     // bytes yet: one not asked anything yet first gets the grace to ask.
-                    let asking = async {
-                        if !asked.load(Ordering::Relaxed) {
-                            let _ = tokio::time::timeout(FIRST_REQUEST_GRACE, first.notified()).await;
-                        }
-                    };
+                    let asking = tokio::time::timeout(FIRST_REQUEST_GRACE, asked.notified());
                     tokio::select! {
                         served = connection.as_mut() => served,
-                        () = asking => {
+                        _ = asking => {
                             connection.as_mut().graceful_shutdown();
                             connection.await
                         }

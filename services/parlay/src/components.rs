@@ -87,9 +87,6 @@ impl Served {
 /// default 30 s termination grace period).
 pub const GRACE: std::time::Duration = std::time::Duration::from_secs(25);
 
-/// How long dialling presence from the address-list service may take.
-const PRESENCE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
@@ -326,7 +323,7 @@ pub async fn serve(
             .await?;
             let grpc = bind(config.grpc_addr, "gRPC").await?;
             served.grpc = Some(grpc.local_addr()?);
-            let presence = transport::connect(&config.presence_grpc_url, PRESENCE_CONNECT_TIMEOUT)?;
+            let presence = transport::connect(&config.presence_grpc_url)?;
             spawn_addresslist(
                 &mut tasks,
                 &config,

@@ -22,10 +22,13 @@ use super::GrpcMetrics;
 /// `Unavailable`); in process there is none.
 pub type Transport = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, Error>;
 
+/// How long dialling a service may take before the call fails as unavailable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// A lazily dialled transport to the service at `urls`: one URL, or replicas separated by
 /// commas and balanced while healthy ([`super::channel::connect`]).
-pub fn connect(urls: &str, connect_timeout: Duration) -> Result<Transport, Error> {
-    Ok(over(super::channel::connect(urls, connect_timeout)?))
+pub fn connect(urls: &str) -> Result<Transport, Error> {
+    Ok(over(super::channel::connect(urls, CONNECT_TIMEOUT)?))
 }
 
 /// A transport over `channel`.
