@@ -2,12 +2,12 @@
 //! (WAL, so readers never wait on the writer). Distributed mode: the URL from config
 //! (PostgreSQL), a database or schema per service.
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
-    Value,
+    DbErr, EntityTrait, QueryResult, RuntimeErr, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, Value,
     sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, TableRef, UpdateStatement, ValueTuple},
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
@@ -226,6 +226,70 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
     }
 }
 
+/// Runs `statements` as one write transaction and returns the rows they return (those of
+/// statements with `RETURNING`, in order), for a write that reads nothing in between.
+///
+/// On SQLite the whole transaction, `BEGIN IMMEDIATE` to `COMMIT`, is one call to the
+/// connection's worker thread. Statement by statement it is a call each, and each call two
+/// thread wake-ups (to the worker, and back to the task), during which the service's one
+/// connection waits for nothing else: under load a wake-up waits for a core, and a
+/// transaction of five statements held the connection several times longer than SQLite
+/// took to run them (docs/benchmarks.md, nineteenth pass). If a statement fails, SQLite has
+/// run none after it, the transaction is rolled back on the same connection before it goes
+/// back to the pool, and the error is the one sea-orm would give.
+///
+/// On PostgreSQL it is an ordinary transaction, a round trip a statement.
+pub async fn write_together(
+    db: &DatabaseConnection,
+    statements: &[Statement],
+) -> Result<Vec<QueryResult>, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        let txn = begin_write(db).await?;
+        let mut rows = Vec::new();
+        for statement in statements {
+            rows.extend(txn.query_all_raw(statement.clone()).await?);
+        }
+        txn.commit().await?;
+        return Ok(rows);
+    }
+    use sea_orm::sqlx;
+    let mut sql = String::from("BEGIN IMMEDIATE;\n");
+    let mut values = Vec::new();
+    for statement in statements {
+        sql.push_str(&statement.sql);
+        sql.push_str(";\n");
+        if let Some(v) = &statement.values {
+            values.extend(v.0.iter().cloned());
+        }
+    }
+    sql.push_str("COMMIT;");
+    let query_err = |e: sqlx::Error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)));
+    let mut conn = db
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
+    let ran = sqlx::query_with(
+        sqlx::AssertSqlSafe(sql),
+        sea_query_sqlx::SqlxValues(sea_orm::sea_query::Values(values)),
+    )
+    .fetch_all(&mut *conn)
+    .await;
+    match ran {
+        Ok(rows) => Ok(rows.into_iter().map(QueryResult::from).collect()),
+        Err(e) => {
+            // The statements after the failed one did not run: the transaction is still
+            // open (unless BEGIN itself failed, which ROLLBACK then says, harmlessly). A
+            // connection that cannot be rolled back is closed, not handed to anyone else.
+            let rolled_back = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            if rolled_back.is_err_and(|r| !r.to_string().contains("no transaction is active")) {
+                let _ = sqlx::Connection::close(conn.detach()).await;
+            }
+            Err(query_err(e))
+        }
+    }
+}
+
 /// Connects and applies `M`'s pending migrations.
 pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
     let db = connect(url).await?;
@@ -431,5 +495,111 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Runs `check` against a fresh PostgreSQL database, dropped after.
+    async fn on_postgres<F: AsyncFnOnce(&DatabaseConnection)>(check: F) {
+        let server = test_postgres_server();
+        let name = crate::ids::new_id("parlay_t_db_").to_lowercase();
+        let url = create_postgres_database(&server, &name).await.unwrap();
+        let db = connect(&url).await.unwrap();
+        check(&db).await;
+        db.close().await.unwrap();
+        drop_postgres_database(&server, &name).await.unwrap();
+    }
+
+    fn stmt(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(db.get_database_backend(), sql, values)
+    }
+
+    /// The values of ids in `t`, in id order.
+    async fn stored(db: &DatabaseConnection) -> Vec<(i64, String)> {
+        db.query_all_raw(stmt(db, "SELECT id, v FROM t ORDER BY id", vec![]))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.try_get("", "id").unwrap(), r.try_get("", "v").unwrap()))
+            .collect()
+    }
+
+    /// Two inserts written together: each statement gets its own values, in order, and the
+    /// rows of the one with `RETURNING` come back.
+    async fn writes_statements_together(db: &DatabaseConnection) {
+        let p = |n: usize| match db.get_database_backend() {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".into(),
+        };
+        db.execute_unprepared("CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT NOT NULL)")
+            .await
+            .unwrap();
+        let first = stmt(
+            db,
+            &format!("INSERT INTO t (id, v) VALUES ({}, {})", p(1), p(2)),
+            vec![1i64.into(), "one".into()],
+        );
+        let second = stmt(
+            db,
+            &format!(
+                "INSERT INTO t (id, v) VALUES ({}, {}), ({}, {}) RETURNING id",
+                p(1),
+                p(2),
+                p(3),
+                p(4)
+            ),
+            vec![2i64.into(), "two".into(), 3i64.into(), "three".into()],
+        );
+        let returned = write_together(db, &[first, second.clone()]).await.unwrap();
+        let mut ids: Vec<i64> = returned
+            .iter()
+            .map(|r| r.try_get("", "id").unwrap())
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [2, 3]);
+        assert_eq!(
+            stored(db).await,
+            [(1, "one".into()), (2, "two".into()), (3, "three".into())]
+        );
+
+        // A statement that fails (id 2 again) leaves nothing of the transaction, not even
+        // the statement before it, and gives the error sea-orm gives.
+        let fourth = stmt(
+            db,
+            &format!("INSERT INTO t (id, v) VALUES ({}, {})", p(1), p(2)),
+            vec![4i64.into(), "four".into()],
+        );
+        let e = write_together(db, &[fourth.clone(), second])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ),
+            "{e}"
+        );
+        assert_eq!(stored(db).await.len(), 3);
+        // The connection went back to the pool outside any transaction: the next write
+        // commits, and so does an ordinary transaction after it.
+        write_together(db, &[fourth]).await.unwrap();
+        let txn = begin_write(db).await.unwrap();
+        txn.execute_unprepared("DELETE FROM t WHERE id = 1")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(
+            stored(db).await,
+            [(2, "two".into()), (3, "three".into()), (4, "four".into())]
+        );
+    }
+
+    #[tokio::test]
+    async fn statements_are_written_together_on_sqlite() {
+        let (db, _) = file_db().await;
+        writes_statements_together(&db).await;
+    }
+
+    #[tokio::test]
+    async fn statements_are_written_together_on_postgres() {
+        on_postgres(async |db: &DatabaseConnection| writes_statements_together(db).await).await;
     }
 }

@@ -17,8 +17,9 @@ use std::{
 
 use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
 use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
+    Statement,
 };
 use tokio::{sync::Notify, time::Instant};
 use tokio_util::sync::CancellationToken;
@@ -70,46 +71,80 @@ pub async fn enqueue_many<C: ConnectionTrait>(
     txn: &C,
     keyed: Vec<(String, Vec<Envelope>)>,
 ) -> Result<Recorded, DbErr> {
-    let now = chrono::Utc::now();
-    let mut rows: Vec<entity::Model> = keyed
-        .into_iter()
-        .flat_map(|(key, envelopes)| {
-            envelopes.into_iter().map(move |e| entity::Model {
-                seq: 0,
-                msg_id: e.id,
-                subject: e.subject,
-                order_key: key.clone(),
-                payload: e.payload.to_vec(),
-                traceparent: e.traceparent,
-                created_at: now,
-            })
-        })
-        .collect();
-    if rows.is_empty() {
+    let Some(insert) = Insert::of(txn.get_database_backend(), keyed) else {
         return Ok(Recorded::default());
+    };
+    let rows = txn.query_all_raw(insert.statement.clone()).await?;
+    insert.recorded(&rows)
+}
+
+/// The insert of envelopes into the outbox as a statement, for a transaction that runs it
+/// with others ([`crate::db::write_together`]); [`Insert::recorded`] takes the rows it
+/// returned.
+pub struct Insert {
+    /// `INSERT … RETURNING seq`.
+    pub statement: Statement,
+    rows: Vec<entity::Model>,
+}
+
+impl Insert {
+    /// The insert of the envelopes of several ordering keys; None when there are none.
+    pub fn of(backend: DbBackend, keyed: Vec<(String, Vec<Envelope>)>) -> Option<Self> {
+        let now = chrono::Utc::now();
+        let rows: Vec<entity::Model> = keyed
+            .into_iter()
+            .flat_map(|(key, envelopes)| {
+                envelopes.into_iter().map(move |e| entity::Model {
+                    seq: 0,
+                    msg_id: e.id,
+                    subject: e.subject,
+                    order_key: key.clone(),
+                    payload: e.payload.to_vec(),
+                    traceparent: e.traceparent,
+                    created_at: now,
+                })
+            })
+            .collect();
+        if rows.is_empty() {
+            return None;
+        }
+        // The table gives the seq.
+        let inserts = rows.iter().map(|r| entity::ActiveModel {
+            seq: NotSet,
+            ..r.clone().into_active_model()
+        });
+        let mut insert = entity::Entity::insert_many(inserts).into_query();
+        insert.returning_col(entity::Column::Seq);
+        Some(Self {
+            statement: backend.build(&insert),
+            rows,
+        })
     }
-    // The table gives the seq.
-    let inserts = rows.iter().map(|r| entity::ActiveModel {
-        seq: NotSet,
-        ..r.clone().into_active_model()
-    });
-    let mut seqs = entity::Entity::insert_many(inserts)
-        .exec_with_returning_keys(txn)
-        .await?;
-    // One statement's rows take increasing seqs in the order of its VALUES (SQLite's rowids
-    // and PostgreSQL's sequence alike), while RETURNING lists them in no promised order.
-    seqs.sort_unstable();
-    if seqs.len() != rows.len() {
-        return Err(DbErr::Custom(format!(
-            "outbox insert of {} rows returned {} keys",
-            rows.len(),
-            seqs.len()
-        )));
+
+    /// The rows recorded, given what the statement returned (rows of other statements,
+    /// without a `seq`, are passed over).
+    pub fn recorded(self, returned: &[QueryResult]) -> Result<Recorded, DbErr> {
+        let Self { mut rows, .. } = self;
+        let mut seqs = returned
+            .iter()
+            .filter_map(|r| r.try_get::<i64>("", "seq").ok())
+            .collect::<Vec<_>>();
+        // One statement's rows take increasing seqs in the order of its VALUES (SQLite's
+        // rowids and PostgreSQL's sequence alike), while RETURNING lists them in no
+        // promised order.
+        seqs.sort_unstable();
+        if seqs.len() != rows.len() {
+            return Err(DbErr::Custom(format!(
+                "outbox insert of {} rows returned {} keys",
+                rows.len(),
+                seqs.len()
+            )));
+        }
+        for (row, seq) in rows.iter_mut().zip(seqs) {
+            row.seq = seq;
+        }
+        Ok(Recorded(rows))
     }
-    for (row, seq) in rows.iter_mut().zip(seqs) {
-        row.seq = seq;
-    }
-    Ok(Recorded(rows))
 }
 
 /// The way from the services' transactions to their relay: rows handed over after their

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use parlay_kit::{
     batch::{Batcher, Traced, together_or_alone},
     config::MessagingConfig,
-    db::begin_write,
+    db::{begin_write, write_together},
     ids::new_id,
     outbox, wire,
 };
@@ -18,7 +18,7 @@ use parlay_proto::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -378,22 +378,23 @@ pub fn sends(db: DatabaseConnection, waker: outbox::Waker) -> Sends {
     })
 }
 
+/// Stores `items` (requests, delivery rows and submits) in one transaction: on SQLite, one
+/// call to the connection's worker thread ([`write_together`]).
 async fn insert(
     db: &DatabaseConnection,
     waker: &outbox::Waker,
     items: &[Traced<NewRequest>],
 ) -> Result<()> {
-    let txn = begin_write(db).await?;
-    request::Entity::insert_many(items.iter().map(|i| i.row.clone().into_active_model()))
-        .exec_without_returning(&txn)
-        .await?;
-    delivery::Entity::insert_many(
+    let backend = db.get_database_backend();
+    let requests =
+        request::Entity::insert_many(items.iter().map(|i| i.row.clone().into_active_model()))
+            .into_query();
+    let deliveries = delivery::Entity::insert_many(
         items
             .iter()
             .flat_map(|i| i.deliveries.iter().map(|d| d.clone().into_active_model())),
     )
-    .exec_without_returning(&txn)
-    .await?;
+    .into_query();
     let envelopes = items
         .iter()
         .map(|i| {
@@ -403,9 +404,17 @@ async fn insert(
             (i.row.id.clone(), vec![envelope])
         })
         .collect();
-    let recorded = outbox::enqueue_many(&txn, envelopes).await?;
-    txn.commit().await?;
-    waker.hand(recorded);
+    // An empty batch has no submits, and nothing to write.
+    let Some(submits) = outbox::Insert::of(backend, envelopes) else {
+        return Ok(());
+    };
+    let statements = [
+        backend.build(&requests),
+        backend.build(&deliveries),
+        submits.statement.clone(),
+    ];
+    let returned = write_together(db, &statements).await?;
+    waker.hand(submits.recorded(&returned)?);
     Ok(())
 }
 
