@@ -226,34 +226,149 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
     }
 }
 
-/// Runs `statements` as one write transaction and returns the rows they return (those of
-/// statements with `RETURNING`, in order), for a write that reads nothing in between.
-///
-/// On SQLite the whole transaction, `BEGIN IMMEDIATE` to `COMMIT`, is one call to the
-/// connection's worker thread. Statement by statement it is a call each, and each call two
-/// thread wake-ups (to the worker, and back to the task), during which the service's one
-/// connection waits for nothing else: under load a wake-up waits for a core, and a
-/// transaction of five statements held the connection several times longer than SQLite
-/// took to run them (docs/benchmarks.md, nineteenth pass). If a statement fails, SQLite has
-/// run none after it, the transaction is rolled back on the same connection before it goes
-/// back to the pool, and the error is the one sea-orm would give.
-///
-/// On PostgreSQL it is an ordinary transaction, a round trip a statement.
+/// Runs `statements` as one write transaction, for a write that reads nothing in between:
+/// the rows each statement returned (those with `RETURNING`), a list per statement. On
+/// SQLite, one call to the connection's worker thread ([`Steps`]).
 pub async fn write_together(
     db: &DatabaseConnection,
     statements: &[Statement],
-) -> Result<Vec<QueryResult>, DbErr> {
+) -> Result<Vec<Vec<QueryResult>>, DbErr> {
+    begin_steps(db).await?.commit(statements).await
+}
+
+/// Begins a write transaction run in steps: each step's statements go to the database
+/// together, and the caller reads what they returned before it makes the next step's.
+///
+/// On SQLite a step is one call to the connection's worker thread, `BEGIN IMMEDIATE` going
+/// with the first step and `COMMIT` with the last. Statement by statement, each call is two
+/// thread wake-ups (to the worker, and back to the task), during which the service's one
+/// connection waits for nothing else: under load a wake-up waits for a core, and a
+/// transaction of seven statements held the connection several times longer than SQLite
+/// took to run them (docs/benchmarks.md, nineteenth pass). If a statement fails, SQLite has
+/// run none after it; the transaction is rolled back on the same connection before it goes
+/// back to the pool, and the error is the one sea-orm would give. Steps dropped before
+/// their commit (an error of the caller's between steps) close the connection, which rolls
+/// the transaction back; the pool opens another.
+///
+/// On PostgreSQL it is an ordinary transaction, a round trip a statement.
+pub async fn begin_steps(db: &DatabaseConnection) -> Result<Steps, DbErr> {
     if db.get_database_backend() != DbBackend::Sqlite {
-        let txn = begin_write(db).await?;
-        let mut rows = Vec::new();
-        for statement in statements {
-            rows.extend(txn.query_all_raw(statement.clone()).await?);
-        }
-        txn.commit().await?;
-        return Ok(rows);
+        return Ok(Steps::Transaction(Some(begin_write(db).await?)));
     }
-    use sea_orm::sqlx;
-    let mut sql = String::from("BEGIN IMMEDIATE;\n");
+    let conn = db
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
+    Ok(Steps::Sqlite {
+        conn: Some(conn),
+        begun: false,
+    })
+}
+
+/// A write transaction run in steps ([`begin_steps`]).
+pub enum Steps {
+    /// SQLite: the pooled connection (None once committed or rolled back) and whether
+    /// `BEGIN IMMEDIATE` went out yet.
+    Sqlite {
+        conn: Option<sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite>>,
+        begun: bool,
+    },
+    /// Any other database: sea-orm's transaction (None once committed).
+    Transaction(Option<DatabaseTransaction>),
+}
+
+impl Steps {
+    /// Runs `statements` in the transaction: the rows each returned, a list per statement.
+    pub async fn step(&mut self, statements: &[Statement]) -> Result<Vec<Vec<QueryResult>>, DbErr> {
+        self.run(statements, false).await
+    }
+
+    /// Runs `statements` and commits: the rows each returned, a list per statement.
+    pub async fn commit(
+        mut self,
+        statements: &[Statement],
+    ) -> Result<Vec<Vec<QueryResult>>, DbErr> {
+        self.run(statements, true).await
+    }
+
+    async fn run(
+        &mut self,
+        statements: &[Statement],
+        last: bool,
+    ) -> Result<Vec<Vec<QueryResult>>, DbErr> {
+        let finished = || DbErr::Custom("the transaction has ended".into());
+        match self {
+            Steps::Transaction(txn) => {
+                let open = txn.as_ref().ok_or_else(finished)?;
+                let mut returned = Vec::with_capacity(statements.len());
+                for statement in statements {
+                    match open.query_all_raw(statement.clone()).await {
+                        Ok(rows) => returned.push(rows),
+                        Err(e) => {
+                            // Rolled back as it drops: a failed transaction has ended, as
+                            // on SQLite.
+                            txn.take();
+                            return Err(e);
+                        }
+                    }
+                }
+                if last {
+                    txn.take().ok_or_else(finished)?.commit().await?;
+                }
+                Ok(returned)
+            }
+            Steps::Sqlite { conn, begun } => {
+                let held = conn.as_mut().ok_or_else(finished)?;
+                let opening = !*begun;
+                *begun = true;
+                match sqlite_step(held, statements, opening, last).await {
+                    Ok(returned) => {
+                        if last {
+                            conn.take();
+                        }
+                        Ok(returned)
+                    }
+                    Err(e) => {
+                        if let Some(held) = conn.take() {
+                            rollback(held).await;
+                        }
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Steps {
+    fn drop(&mut self) {
+        if let Steps::Sqlite {
+            conn: Some(conn),
+            begun: true,
+        } = self
+        {
+            // Left in the middle: the transaction is open on it, and no other task may
+            // write in it. Closed, the connection rolls it back.
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// One step on SQLite: `statements` (after `BEGIN IMMEDIATE` when `opening`, before
+/// `COMMIT` when `last`) as one query, the rows of each statement apart.
+async fn sqlite_step(
+    conn: &mut sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite>,
+    statements: &[Statement],
+    opening: bool,
+    last: bool,
+) -> Result<Vec<Vec<QueryResult>>, DbErr> {
+    use futures::TryStreamExt;
+    use sea_orm::sqlx::{self, Either};
+    let mut sql = String::new();
+    if opening {
+        sql.push_str("BEGIN IMMEDIATE;\n");
+    }
     let mut values = Vec::new();
     for statement in statements {
         sql.push_str(&statement.sql);
@@ -262,31 +377,52 @@ pub async fn write_together(
             values.extend(v.0.iter().cloned());
         }
     }
-    sql.push_str("COMMIT;");
-    let query_err = |e: sqlx::Error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)));
-    let mut conn = db
-        .get_sqlite_connection_pool()
-        .acquire()
-        .await
-        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
-    let ran = sqlx::query_with(
+    if last {
+        sql.push_str("COMMIT;");
+    }
+    // sqlx-sqlite runs every statement of a query, each taking the next arguments, and
+    // ends each one's rows with its result (sqlx marks this SQLite-only way deprecated;
+    // the tests below fail if it goes).
+    #[allow(deprecated)]
+    let mut results = sqlx::query_with(
         sqlx::AssertSqlSafe(sql),
         sea_query_sqlx::SqlxValues(sea_orm::sea_query::Values(values)),
     )
-    .fetch_all(&mut *conn)
-    .await;
-    match ran {
-        Ok(rows) => Ok(rows.into_iter().map(QueryResult::from).collect()),
-        Err(e) => {
-            // The statements after the failed one did not run: the transaction is still
-            // open (unless BEGIN itself failed, which ROLLBACK then says, harmlessly). A
-            // connection that cannot be rolled back is closed, not handed to anyone else.
-            let rolled_back = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            if rolled_back.is_err_and(|r| !r.to_string().contains("no transaction is active")) {
-                let _ = sqlx::Connection::close(conn.detach()).await;
-            }
-            Err(query_err(e))
+    .fetch_many(&mut **conn);
+    // BEGIN's result comes first, without rows.
+    let mut ends_to_skip = usize::from(opening);
+    let mut returned = Vec::with_capacity(statements.len());
+    let mut rows = Vec::new();
+    while let Some(item) = results
+        .try_next()
+        .await
+        .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))?
+    {
+        match item {
+            Either::Right(row) => rows.push(QueryResult::from(row)),
+            Either::Left(_) if ends_to_skip > 0 => ends_to_skip -= 1,
+            Either::Left(_) => returned.push(std::mem::take(&mut rows)),
         }
+    }
+    // COMMIT's result came last.
+    returned.truncate(statements.len());
+    if returned.len() != statements.len() {
+        return Err(DbErr::Custom(format!(
+            "{} statements gave {} results",
+            statements.len(),
+            returned.len()
+        )));
+    }
+    Ok(returned)
+}
+
+/// Rolls back the transaction open on `conn` (after a failed step) before the connection
+/// goes back to the pool; one that cannot be rolled back is closed instead.
+async fn rollback(mut conn: sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite>) {
+    // The failed statement may have been BEGIN itself: then there is nothing to roll back.
+    let rolled_back = sea_orm::sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    if rolled_back.is_err_and(|e| !e.to_string().contains("no transaction is active")) {
+        conn.close_on_drop();
     }
 }
 
@@ -549,7 +685,9 @@ mod tests {
             vec![2i64.into(), "two".into(), 3i64.into(), "three".into()],
         );
         let returned = write_together(db, &[first, second.clone()]).await.unwrap();
-        let mut ids: Vec<i64> = returned
+        assert_eq!(returned.len(), 2, "a list of rows per statement");
+        assert!(returned[0].is_empty());
+        let mut ids: Vec<i64> = returned[1]
             .iter()
             .map(|r| r.try_get("", "id").unwrap())
             .collect();
@@ -590,6 +728,64 @@ mod tests {
             stored(db).await,
             [(2, "two".into()), (3, "three".into()), (4, "four".into())]
         );
+    }
+
+    /// A transaction in steps: each step sees what the steps before it wrote; steps left
+    /// without their commit change nothing, and the next transaction is not inside theirs.
+    async fn writes_in_steps(db: &DatabaseConnection) {
+        let p = |n: usize| match db.get_database_backend() {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".into(),
+        };
+        let insert = |id: i64, v: &str| {
+            stmt(
+                db,
+                &format!("INSERT INTO t (id, v) VALUES ({}, {})", p(1), p(2)),
+                vec![id.into(), v.into()],
+            )
+        };
+        let count = stmt(db, "SELECT COUNT(*) AS n FROM t", vec![]);
+        db.execute_unprepared("CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT NOT NULL)")
+            .await
+            .unwrap();
+        let mut steps = begin_steps(db).await.unwrap();
+        let first = steps
+            .step(&[insert(1, "one"), count.clone()])
+            .await
+            .unwrap();
+        assert_eq!(first[1][0].try_get::<i64>("", "n").unwrap(), 1);
+        let last = steps
+            .commit(&[insert(2, "two"), count.clone()])
+            .await
+            .unwrap();
+        assert_eq!(last[1][0].try_get::<i64>("", "n").unwrap(), 2);
+
+        let mut abandoned = begin_steps(db).await.unwrap();
+        abandoned.step(&[insert(3, "three")]).await.unwrap();
+        drop(abandoned);
+        let mut failed = begin_steps(db).await.unwrap();
+        failed.step(&[insert(4, "four")]).await.unwrap();
+        assert!(failed.step(&[insert(1, "again")]).await.is_err());
+        assert!(
+            failed.commit(&[]).await.is_err(),
+            "a failed transaction cannot commit"
+        );
+        write_together(db, &[insert(5, "five")]).await.unwrap();
+        assert_eq!(
+            stored(db).await,
+            [(1, "one".into()), (2, "two".into()), (5, "five".into())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_runs_in_steps_on_sqlite() {
+        let (db, _) = file_db().await;
+        writes_in_steps(&db).await;
+    }
+
+    #[tokio::test]
+    async fn a_write_runs_in_steps_on_postgres() {
+        on_postgres(async |db: &DatabaseConnection| writes_in_steps(db).await).await;
     }
 
     #[tokio::test]

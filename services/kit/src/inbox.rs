@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use sea_orm::{
-    ConnectionTrait, DbErr,
+    ConnectionTrait, DbBackend, DbErr, QueryResult, Statement,
     sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
@@ -25,35 +25,65 @@ pub async fn first_times<C: ConnectionTrait>(
     consumer: &str,
     event_ids: &[&str],
 ) -> Result<Vec<bool>, DbErr> {
-    let mut distinct: Vec<&str> = event_ids.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.is_empty() {
-        return Ok(Vec::new());
+    let check = FirstTimes::of(txn.get_database_backend(), consumer, event_ids);
+    let returned = match &check.statement {
+        Some(statement) => txn.query_all_raw(statement.clone()).await?,
+        None => Vec::new(),
+    };
+    check.answers(&returned)
+}
+
+/// [`first_times`] as a statement, for a transaction that runs it with others
+/// ([`crate::db::begin_steps`]); [`FirstTimes::answers`] reads what it returned.
+pub struct FirstTimes {
+    /// The insert of the ids not recorded yet (`RETURNING` them); None when there are none.
+    pub statement: Option<Statement>,
+    event_ids: Vec<String>,
+}
+
+impl FirstTimes {
+    pub fn of(backend: DbBackend, consumer: &str, event_ids: &[&str]) -> Self {
+        let mut distinct: Vec<&str> = event_ids.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let event_ids = event_ids.iter().map(|id| id.to_string()).collect();
+        if distinct.is_empty() {
+            return Self {
+                statement: None,
+                event_ids,
+            };
+        }
+        let now = chrono::Utc::now();
+        let mut insert = Query::insert();
+        insert
+            .into_table("inbox")
+            .columns(["consumer", "event_id", "processed_at"]);
+        for id in &distinct {
+            insert.values_panic([consumer.into(), (*id).into(), now.into()]);
+        }
+        insert
+            .on_conflict(
+                OnConflict::columns(["consumer", "event_id"])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .returning_col("event_id");
+        Self {
+            statement: Some(backend.build(&insert)),
+            event_ids,
+        }
     }
-    let now = chrono::Utc::now();
-    let mut insert = Query::insert();
-    insert
-        .into_table("inbox")
-        .columns(["consumer", "event_id", "processed_at"]);
-    for id in &distinct {
-        insert.values_panic([consumer.into(), (*id).into(), now.into()]);
+
+    /// One answer per id, in their order, from the rows the statement returned. An id
+    /// given twice is new at most the first time.
+    pub fn answers(self, returned: &[QueryResult]) -> Result<Vec<bool>, DbErr> {
+        let mut new: HashSet<String> = returned
+            .iter()
+            .map(|row| row.try_get::<String>("", "event_id"))
+            .collect::<Result<_, _>>()?;
+        // Taken out as it is answered: a repeat of an id in this call is not new.
+        Ok(self.event_ids.iter().map(|id| new.remove(id)).collect())
     }
-    insert
-        .on_conflict(
-            OnConflict::columns(["consumer", "event_id"])
-                .do_nothing()
-                .to_owned(),
-        )
-        .returning_col("event_id");
-    let mut new: HashSet<String> = txn
-        .query_all(&insert)
-        .await?
-        .iter()
-        .map(|row| row.try_get::<String>("", "event_id"))
-        .collect::<Result<_, _>>()?;
-    // Taken out as it is answered: a repeat of an id in this call is not new.
-    Ok(event_ids.iter().map(|id| new.remove(*id)).collect())
 }
 
 /// How long processed event ids are remembered: longer than any redelivery can take

@@ -121,14 +121,13 @@ impl Insert {
         })
     }
 
-    /// The rows recorded, given what the statement returned (rows of other statements,
-    /// without a `seq`, are passed over).
+    /// The rows recorded, given the rows the statement returned.
     pub fn recorded(self, returned: &[QueryResult]) -> Result<Recorded, DbErr> {
         let Self { mut rows, .. } = self;
         let mut seqs = returned
             .iter()
-            .filter_map(|r| r.try_get::<i64>("", "seq").ok())
-            .collect::<Vec<_>>();
+            .map(|r| r.try_get::<i64>("", "seq"))
+            .collect::<Result<Vec<_>, _>>()?;
         // One statement's rows take increasing seqs in the order of its VALUES (SQLite's
         // rowids and PostgreSQL's sequence alike), while RETURNING lists them in no
         // promised order.

@@ -6,7 +6,9 @@
 //! Receipts handed in together are applied in one transaction ([`Receipts`], the kit's group
 //! commit): one inbox insert, one read of the addresses, one update of the addresses they
 //! move (each only while it is as read), one read of the requests and one outbox insert for
-//! the whole batch, instead of seven statements and a commit per receipt. Receipts for one
+//! the whole batch, instead of seven statements and a commit per receipt. On SQLite they go
+//! to the connection in three calls ([`begin_steps`]): the inbox with the read, the update
+//! with the read of the requests, the outbox insert with the commit. Receipts for one
 //! address are applied in their order.
 
 use std::{collections::HashMap, sync::Arc};
@@ -15,13 +17,14 @@ use chrono::Utc;
 use parlay_kit::{
     batch::{Batcher, Traced, together_or_alone},
     bus::Envelope,
-    db::{begin_write, update_each},
+    db::{begin_steps, update_each},
     inbox, outbox,
 };
 use parlay_model::messaging::DeliveryStatus;
 use parlay_proto::net::v1::DeliveryReceipt;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, QueryFilter,
+    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, QueryFilter, QueryResult,
+    QueryTrait, Statement,
     sea_query::{Query, UpdateStatement},
 };
 
@@ -102,12 +105,25 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
     if stated.is_empty() {
         return Ok(outcomes);
     }
-    let txn = begin_write(&core.db).await?;
+    let backend = core.db.get_database_backend();
     let event_ids: Vec<&str> = stated
         .iter()
         .map(|&(i, _)| receipts[i].event_id.as_str())
         .collect();
-    let first = inbox::first_times(&txn, CONSUMER, &event_ids).await?;
+    let inbox = inbox::FirstTimes::of(backend, CONSUMER, &event_ids);
+    // The first step records the event ids and reads the rows of every receipt's request
+    // (those of redelivered receipts too, read for nothing, so that both go at once); each
+    // later step writes what the rows read allow and reads what the writes need next.
+    let mut steps = begin_steps(&core.db).await?;
+    let mut first = inbox.statement.clone().into_iter().collect::<Vec<_>>();
+    first.push(rows_statement(backend, receipts, &stated));
+    let mut returned = steps.step(&first).await?.into_iter();
+    let inboxed = match inbox.statement {
+        Some(_) => returned.next().unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let mut rows = rows_from(&returned.next().unwrap_or_default())?;
+    let first = inbox.answers(&inboxed)?;
     let mut fresh: Vec<(usize, DeliveryStatus)> = stated
         .into_iter()
         .zip(first)
@@ -121,14 +137,27 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
     in_address_order(receipts, &mut fresh);
     let now = Utc::now();
     let mut changes = Vec::new();
-    // Each round reads the rows, applies the receipts to them in memory and writes every
-    // row it changed in one statement, conditional on the row being as read. A row another
+    let mut owners: HashMap<String, request::Model> = HashMap::new();
+    // Each round applies the receipts to the rows read, in memory, and writes every row it
+    // changed in one statement, conditional on the row being as read. A row another
     // replica changed meanwhile (PostgreSQL) is not written: its receipts go to the next
     // round, against the row as it is then. On SQLite there is one round.
-    while !fresh.is_empty() {
-        let rows = rows_of(&txn, receipts, &fresh).await?;
+    loop {
         let planned = plan(receipts, &fresh, rows, &mut outcomes);
-        let written = write(&txn, &planned, now).await?;
+        if planned.is_empty() {
+            break;
+        }
+        let returned = steps
+            .step(&[
+                backend.build(&write_statement(&planned, now)),
+                owners_statement(backend, &planned),
+            ])
+            .await?;
+        let written = written_of(&planned, returned.first().map_or(&[][..], Vec::as_slice))?;
+        for owner in returned.get(1).into_iter().flatten() {
+            let owner = request::Model::from_query_result(owner, "")?;
+            owners.insert(owner.id.clone(), owner);
+        }
         fresh.clear();
         for (row, written) in planned.into_iter().zip(written) {
             if written {
@@ -141,12 +170,28 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
                 fresh.extend(row.applied.iter().chain(&row.ignored).copied());
             }
         }
+        if fresh.is_empty() {
+            break;
+        }
         in_address_order(receipts, &mut fresh);
+        let again = steps
+            .step(&[rows_statement(backend, receipts, &fresh)])
+            .await?;
+        rows = rows_from(again.first().map_or(&[][..], Vec::as_slice))?;
     }
-    let envelopes = notifications_of(core, &txn, &changes, now).await?;
-    let recorded = outbox::enqueue_many(&txn, envelopes).await?;
-    txn.commit().await?;
-    core.waker.hand(recorded);
+    let envelopes = notifications_of(core, &owners, &changes, now);
+    match outbox::Insert::of(backend, envelopes) {
+        Some(insert) => {
+            let returned = steps
+                .commit(std::slice::from_ref(&insert.statement))
+                .await?;
+            core.waker
+                .hand(insert.recorded(returned.first().map_or(&[][..], Vec::as_slice))?);
+        }
+        None => {
+            steps.commit(&[]).await?;
+        }
+    }
     Ok(outcomes)
 }
 
@@ -160,25 +205,32 @@ fn in_address_order(receipts: &[Traced<DeliveryReceipt>], these: &mut [(usize, D
     });
 }
 
-/// The delivery rows of the requests `receipts` name, by (request, address in lower case).
-async fn rows_of(
-    txn: &sea_orm::DatabaseTransaction,
+/// The read of the delivery rows of the requests `these` receipts name.
+fn rows_statement(
+    backend: DbBackend,
     receipts: &[Traced<DeliveryReceipt>],
     these: &[(usize, DeliveryStatus)],
-) -> Result<HashMap<(String, String), delivery::Model>> {
+) -> Statement {
     let mut request_ids: Vec<&str> = these
         .iter()
         .map(|&(i, _)| receipts[i].request_id.as_str())
         .collect();
     request_ids.sort_unstable();
     request_ids.dedup();
-    Ok(delivery::Entity::find()
+    delivery::Entity::find()
         .filter(delivery::Column::RequestId.is_in(request_ids))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|row| ((row.request_id.clone(), row.address_lower.clone()), row))
-        .collect())
+        .build(backend)
+}
+
+/// The delivery rows read, by (request, address in lower case).
+fn rows_from(returned: &[QueryResult]) -> Result<HashMap<(String, String), delivery::Model>> {
+    returned
+        .iter()
+        .map(|row| {
+            let row = delivery::Model::from_query_result(row, "")?;
+            Ok(((row.request_id.clone(), row.address_lower.clone()), row))
+        })
+        .collect()
 }
 
 /// A delivery row that receipts of the batch move forward: as read, and where they take it.
@@ -270,19 +322,12 @@ fn plan(
     planned
 }
 
-/// Writes the `planned` rows in one statement, each only while its rank is still the one
-/// read; whether each was written.
-async fn write(
-    txn: &sea_orm::DatabaseTransaction,
-    planned: &[Planned],
-    now: chrono::DateTime<Utc>,
-) -> Result<Vec<bool>> {
-    let mut written = vec![false; planned.len()];
-    if planned.is_empty() {
-        return Ok(written);
-    }
+/// Whether each of the `planned` rows was written, from what [`write_statement`] returned
+/// (each row is written only while its rank is still the one read).
+fn written_of(planned: &[Planned], returned: &[QueryResult]) -> Result<Vec<bool>> {
     use delivery::Column;
-    for row in txn.query_all(&write_statement(planned, now)).await? {
+    let mut written = vec![false; planned.len()];
+    for row in returned {
         let id = row.try_get::<String>("", Column::RequestId.as_str())?;
         let position = row.try_get::<i32>("", Column::Position.as_str())?;
         if let Some(at) = planned
@@ -295,7 +340,8 @@ async fn write(
     Ok(written)
 }
 
-/// The statement of [`write`] (`planned` not empty).
+/// The update of the `planned` rows (not empty), in one statement, each only while its
+/// rank is still the one read; it returns the rows it wrote.
 fn write_statement(planned: &[Planned], now: chrono::DateTime<Utc>) -> UpdateStatement {
     use delivery::Column;
     let ids: Vec<&str> = planned.iter().map(|p| p.request_id.as_str()).collect();
@@ -328,29 +374,25 @@ fn write_statement(planned: &[Planned], now: chrono::DateTime<Utc>) -> UpdateSta
     update
 }
 
+/// The read of the requests whose rows are `planned` (their receipt callbacks).
+fn owners_statement(backend: DbBackend, planned: &[Planned]) -> Statement {
+    let mut ids: Vec<&str> = planned.iter().map(|p| p.request_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    request::Entity::find()
+        .filter(request::Column::Id.is_in(ids))
+        .build(backend)
+}
+
 /// The `deliveryInfoNotification` of every change whose request asked for receipts, keyed
 /// by request (the outbox's order), in the changes' order.
-async fn notifications_of(
+fn notifications_of(
     core: &Core,
-    txn: &sea_orm::DatabaseTransaction,
+    owners: &HashMap<String, request::Model>,
     changes: &[Change<'_>],
     now: chrono::DateTime<Utc>,
-) -> Result<Vec<(String, Vec<Envelope>)>> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<&str> = changes
-        .iter()
-        .map(|c| c.receipt.request_id.as_str())
-        .collect();
-    let owners: HashMap<String, request::Model> = request::Entity::find()
-        .filter(request::Column::Id.is_in(ids))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|r| (r.id.clone(), r))
-        .collect();
-    Ok(changes
+) -> Vec<(String, Vec<Envelope>)> {
+    changes
         .iter()
         .filter_map(|c| {
             let owner = owners.get(&c.receipt.request_id)?;
@@ -366,7 +408,7 @@ async fn notifications_of(
             })?;
             Some((c.receipt.request_id.clone(), vec![envelope]))
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

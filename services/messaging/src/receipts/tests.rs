@@ -213,3 +213,27 @@ async fn the_write_looks_each_row_up_by_its_key() {
         plans[0]
     );
 }
+
+/// The read of a round, run alone in `txn`.
+async fn rows_of(
+    txn: &sea_orm::DatabaseTransaction,
+    receipts: &[Traced<DeliveryReceipt>],
+    these: &[(usize, DeliveryStatus)],
+) -> Result<HashMap<(String, String), delivery::Model>> {
+    use sea_orm::ConnectionTrait;
+    let statement = rows_statement(txn.get_database_backend(), receipts, these);
+    rows_from(&txn.query_all_raw(statement).await?)
+}
+
+/// The write of a round, run alone in `txn`: whether each planned row was written.
+async fn write(
+    txn: &sea_orm::DatabaseTransaction,
+    planned: &[Planned],
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<bool>> {
+    use sea_orm::ConnectionTrait;
+    let statement = txn
+        .get_database_backend()
+        .build(&write_statement(planned, now));
+    written_of(planned, &txn.query_all_raw(statement).await?)
+}
