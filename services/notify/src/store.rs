@@ -5,12 +5,13 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use parlay_kit::db::{eq_literal, update_each};
+use parlay_kit::db::{eq_literal, update_each, write_together};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic,
-    QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait, TryInsertResult, UpdateMany,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TransactionTrait, TryInsertResult,
+    UpdateMany,
     sea_query::{Alias, Expr, Query},
 };
 
@@ -348,12 +349,37 @@ pub async fn record_many(db: &DatabaseConnection, records: &[Record]) -> Result<
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let txn = db.begin().await?;
-    attempt::Entity::insert_many(records.iter().map(|r| r.row.clone()))
-        .exec_without_returning(&txn)
-        .await?;
+    let attempts = attempt::Entity::insert_many(records.iter().map(|r| r.row.clone()));
     let mut named = HashSet::with_capacity(records.len());
-    let changed = if records.iter().all(|r| named.insert(r.job_id.as_str())) {
+    let distinct = records.iter().all(|r| named.insert(r.job_id.as_str()));
+    if distinct && records.iter().all(|r| Step::of(r.next) == Step::Delivered) {
+        // Every attempt delivered (the usual batch): nothing to read between the two
+        // statements, so they go together (on SQLite, one call to its thread).
+        let settles: Vec<Settle> = records.iter().map(Record::settle).collect();
+        let these: Vec<&Settle> = settles.iter().collect();
+        let backend = db.get_database_backend();
+        let returned = write_together(
+            db,
+            &[
+                backend.build(&attempts.into_query()),
+                backend.build(&settle_statement(Step::Delivered, &these)),
+            ],
+        )
+        .await?;
+        let changed = returned
+            .last()
+            .into_iter()
+            .flatten()
+            .map(|row| row.try_get::<String>("", Column::JobId.as_str()))
+            .collect::<Result<HashSet<_>, _>>()?;
+        return Ok(records
+            .iter()
+            .map(|r| changed.contains(&r.job_id))
+            .collect());
+    }
+    let txn = db.begin().await?;
+    attempts.exec_without_returning(&txn).await?;
+    let changed = if distinct {
         let settles: Vec<Settle> = records.iter().map(Record::settle).collect();
         let changed = settle(&txn, &settles).await?;
         records
@@ -444,65 +470,9 @@ async fn settle<C: ConnectionTrait>(
         if these.is_empty() {
             continue;
         }
-        let mut update = match step {
-            // A delivery wins whoever holds the lease now.
-            Step::Delivered => update_each::<job::Entity>(
-                Column::JobId,
-                &[Column::Attempts, Column::DeliveredAt],
-                &[],
-                these
-                    .iter()
-                    .map(|s| vec![s.job_id.into(), s.attempts.into(), s.at.into()]),
-            ),
-            Step::Retry => update_each::<job::Entity>(
-                Column::JobId,
-                &[Column::Attempts, Column::NextAttemptAt],
-                &[Column::LeaseUntil],
-                these.iter().filter_map(|s| match s.next {
-                    Next::Retry(at) => Some(vec![
-                        s.job_id.into(),
-                        s.attempts.into(),
-                        micros(at).into(),
-                        s.lease_until.into(),
-                    ]),
-                    _ => None,
-                }),
-            ),
-            Step::Expired => update_each::<job::Entity>(
-                Column::JobId,
-                &[Column::Attempts],
-                &[Column::LeaseUntil],
-                these
-                    .iter()
-                    .map(|s| vec![s.job_id.into(), s.attempts.into(), s.lease_until.into()]),
-            ),
-        };
-        match step {
-            Step::Delivered => {
-                update.value(Column::Status, Expr::value(Status::Delivered));
-            }
-            Step::Expired => {
-                update.value(Column::Status, Expr::value(Status::Expired));
-            }
-            Step::Retry => {}
-        }
-        let query = update
-            .value(Column::LeaseUntil, None::<DateTime<Utc>>)
-            .and_where(status_is(Status::Pending))
-            .returning(if step == Step::Retry {
-                // What holding back the jobs behind a retried one needs.
-                Query::returning().columns([
-                    Column::JobId,
-                    Column::OrderKey,
-                    Column::NotifyUrl,
-                    Column::ApplicationId,
-                    Column::NextAttemptAt,
-                ])
-            } else {
-                Query::returning().column(Column::JobId)
-            });
+        let query = settle_statement(step, &these);
         let mut retried = Vec::new();
-        for row in db.query_all(&*query).await? {
+        for row in db.query_all(&query).await? {
             let job_id = row.try_get::<String>("", Column::JobId.as_str())?;
             if step == Step::Retry
                 && let Some(key) = row.try_get::<Option<String>>("", Column::OrderKey.as_str())?
@@ -522,6 +492,69 @@ async fn settle<C: ConnectionTrait>(
         hold_back_followers(db, retried).await?;
     }
     Ok(changed)
+}
+
+/// The update that settles `these` jobs, whose attempts all lead to `step`: it returns the
+/// jobs it changed (with what holding back their followers needs, for a retry).
+fn settle_statement(step: Step, these: &[&Settle<'_>]) -> sea_orm::sea_query::UpdateStatement {
+    let mut update = match step {
+        // A delivery wins whoever holds the lease now.
+        Step::Delivered => update_each::<job::Entity>(
+            Column::JobId,
+            &[Column::Attempts, Column::DeliveredAt],
+            &[],
+            these
+                .iter()
+                .map(|s| vec![s.job_id.into(), s.attempts.into(), s.at.into()]),
+        ),
+        Step::Retry => update_each::<job::Entity>(
+            Column::JobId,
+            &[Column::Attempts, Column::NextAttemptAt],
+            &[Column::LeaseUntil],
+            these.iter().filter_map(|s| match s.next {
+                Next::Retry(at) => Some(vec![
+                    s.job_id.into(),
+                    s.attempts.into(),
+                    micros(at).into(),
+                    s.lease_until.into(),
+                ]),
+                _ => None,
+            }),
+        ),
+        Step::Expired => update_each::<job::Entity>(
+            Column::JobId,
+            &[Column::Attempts],
+            &[Column::LeaseUntil],
+            these
+                .iter()
+                .map(|s| vec![s.job_id.into(), s.attempts.into(), s.lease_until.into()]),
+        ),
+    };
+    match step {
+        Step::Delivered => {
+            update.value(Column::Status, Expr::value(Status::Delivered));
+        }
+        Step::Expired => {
+            update.value(Column::Status, Expr::value(Status::Expired));
+        }
+        Step::Retry => {}
+    }
+    update
+        .value(Column::LeaseUntil, None::<DateTime<Utc>>)
+        .and_where(status_is(Status::Pending))
+        .returning(if step == Step::Retry {
+            // What holding back the jobs behind a retried one needs.
+            Query::returning().columns([
+                Column::JobId,
+                Column::OrderKey,
+                Column::NotifyUrl,
+                Column::ApplicationId,
+                Column::NextAttemptAt,
+            ])
+        } else {
+            Query::returning().column(Column::JobId)
+        });
+    update
 }
 
 /// Moves the next attempt of the jobs waiting behind each retried job of an order (same
