@@ -6,10 +6,16 @@
 //! timers hand their change to one writer, and the changes waiting at the same time share a
 //! transaction. A batch makes one inbox insert, two reads for its sessions, one subscription
 //! read per distinct notified party and event, the inserts of new sessions, one conditional
-//! update per changed session, one upsert of the changed participants, one grant insert and
+//! update of the changed sessions, one upsert of the changed participants, one grant insert and
 //! one outbox insert, instead of about ten statements and a commit per change. Changes of one
 //! session in a batch are applied in the order they were handed in, each to the state the
 //! one before left.
+//!
+//! The transaction goes to the database in steps (the kit's `begin_steps`; on SQLite one call
+//! to the connection's thread each): the inbox insert with the sessions' reads, each lookup
+//! the changes need, and every write with the commit. A batch that creates a session for a
+//! network call attempt is two calls, one that decides a call three, where they were seven
+//! and eight a statement at a time.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -21,15 +27,15 @@ use parlay_kit::{
     Config,
     batch::{Batcher, Traced, together_or_alone},
     bus::Envelope,
-    db::begin_write,
+    db::{Steps, begin_steps},
     inbox, outbox,
 };
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, QueryTrait, Statement};
 
 use crate::{
     domain::{DomainError, Effect, Event, Session},
     effects,
-    store::{self, Stored, entities::session, entities::subscription},
+    store::{self, Stored, entities::grant, entities::session, entities::subscription},
     subscriptions,
 };
 
@@ -250,6 +256,10 @@ struct Writes {
 }
 
 impl Writer {
+    fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
     /// Writes `jobs` in one transaction (again, from the start, when another writer saved one
     /// of their sessions first): one result per job, in their order.
     async fn write(&self, jobs: &[Traced<Job>]) -> Result<Vec<Result<Changed, CoreError>>, DbErr> {
@@ -265,45 +275,64 @@ impl Writer {
     }
 
     /// None: a session was saved by another writer since it was loaded; nothing was written.
+    ///
+    /// The transaction goes to the database in steps ([`begin_steps`]): the inbox's insert
+    /// with the reads of the sessions, a read for each subscriber or grant lookup the
+    /// batch's changes need that it has not made yet, then every write with the commit.
     async fn try_write(
         &self,
         jobs: &[Traced<Job>],
     ) -> Result<Option<Vec<Result<Changed, CoreError>>>, DbErr> {
-        let txn = begin_write(&self.db).await?;
+        let backend = self.backend();
         let events: Vec<&str> = jobs.iter().filter_map(|j| j.event.as_deref()).collect();
-        let mut first = inbox::first_times(&txn, "call", &events).await?.into_iter();
-        let fresh: Vec<bool> = jobs
-            .iter()
-            .map(|j| j.event.is_none() || first.next().unwrap_or(false))
-            .collect();
+        let inbox = inbox::FirstTimes::of(backend, "call", &events);
+        // Every session a change names, also those of redelivered events (read for
+        // nothing, which is rare): the read goes with the inbox's insert.
         let wanted: Vec<String> = jobs
             .iter()
-            .zip(&fresh)
-            .filter_map(|(j, fresh)| match &j.what {
-                What::Mutate { id, .. } if *fresh => Some(id.clone()),
-                _ => None,
+            .filter_map(|j| match &j.what {
+                What::Mutate { id, .. } => Some(id.clone()),
+                What::Create { .. } => None,
             })
             .collect();
-        // Locked in id order as they are read: two replicas' batches cannot deadlock on
-        // PostgreSQL (see `store::load_many`).
-        let mut sessions: BTreeMap<String, Entry> = store::load_many(&txn, &wanted)
-            .await?
-            .into_iter()
-            .map(|(id, s)| {
-                let entry = Entry {
-                    before: Some(s.clone()),
-                    now: s,
-                };
-                (id, entry)
-            })
+        let mut first: Vec<Statement> = inbox.statement.iter().cloned().collect();
+        first.extend(store::loading(backend, &wanted));
+        let mut steps = begin_steps(&self.db).await?;
+        let mut returned = if first.is_empty() {
+            Vec::new()
+        } else {
+            steps.step(&first).await?
+        }
+        .into_iter();
+        let answers = match inbox.statement {
+            Some(_) => returned.next().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let mut first_time = inbox.answers(&answers)?.into_iter();
+        let fresh: Vec<bool> = jobs
+            .iter()
+            .map(|j| j.event.is_none() || first_time.next().unwrap_or(false))
             .collect();
+        let mut sessions: BTreeMap<String, Entry> = match (returned.next(), returned.next()) {
+            (Some(rows), Some(participants)) => store::loaded(&rows, &participants)?,
+            _ => HashMap::new(),
+        }
+        .into_iter()
+        .map(|(id, s)| {
+            let entry = Entry {
+                before: Some(s.clone()),
+                now: s,
+            };
+            (id, entry)
+        })
+        .collect();
         let mut writes = Writes::default();
         let now = Utc::now();
         let mut results = Vec::with_capacity(jobs.len());
         let mut unapplied = Vec::new();
         for (job, fresh) in jobs.iter().zip(fresh) {
             let result = if fresh {
-                self.apply(&txn, job, &mut sessions, &mut writes, now)
+                self.apply(&mut steps, job, &mut sessions, &mut writes, now)
                     .await?
             } else {
                 Ok(Changed::Duplicate)
@@ -317,7 +346,6 @@ impl Writer {
             }
             results.push(result);
         }
-        inbox::forget(&txn, "call", unapplied).await?;
 
         let (mut created, mut changed) = (Vec::new(), Vec::new());
         for entry in sessions.values() {
@@ -329,15 +357,23 @@ impl Writer {
                 Some(_) => {}
             }
         }
-        store::insert_all(&txn, created).await?;
-        if !store::save_all(&txn, &changed).await? {
-            txn.rollback().await?;
-            return Ok(None);
+        // The save first: its update's rows tell whether another writer came first.
+        let mut save = store::Save::of(backend, &changed);
+        let mut last = std::mem::take(&mut save.statements);
+        last.extend(inbox::forgetting(backend, "call", unapplied));
+        last.extend(store::inserting(backend, created));
+        last.extend(store::granting(backend, writes.grants));
+        let outbox = outbox::Insert::of(backend, writes.outbox);
+        if let Some(insert) = &outbox {
+            last.push(insert.statement.clone());
         }
-        store::grant(&txn, writes.grants).await?;
-        let recorded = outbox::enqueue_many(&txn, writes.outbox).await?;
-        txn.commit().await?;
-        self.waker.hand(recorded);
+        let Some(returned) = steps.commit_if(&last, |r| save.saved(r)).await? else {
+            return Ok(None);
+        };
+        if let Some(insert) = outbox {
+            let rows = returned.last().map_or(&[][..], Vec::as_slice);
+            self.waker.hand(insert.recorded(rows)?);
+        }
         for session in &writes.deadlines {
             if let Some(p) = session.pending() {
                 let _ = self.deadlines.send(crate::decisions::Deadline {
@@ -353,7 +389,7 @@ impl Writer {
     /// Applies one job to the batch's sessions; Err only when the batch cannot be written.
     async fn apply(
         &self,
-        txn: &DatabaseTransaction,
+        steps: &mut Steps,
         job: &Traced<Job>,
         sessions: &mut BTreeMap<String, Entry>,
         writes: &mut Writes,
@@ -376,7 +412,7 @@ impl Writer {
                 let mut session = Session::clone(session);
                 let fx = start(&mut session);
                 let row = store::refreshed(session::Model::clone(row), &session, 0);
-                self.render(txn, job, &row, &session, fx, writes, now)
+                self.render(steps, job, &row, &session, fx, writes, now)
                     .await?;
                 if session.pending().is_some() {
                     writes.deadlines.push(session.clone());
@@ -396,7 +432,10 @@ impl Writer {
                 if let Some(app) = app
                     && entry.now.row.app_id != *app
                     && !writes.grants.contains(&(id.clone(), app.clone()))
-                    && !store::granted(txn, id, app).await?
+                    && steps
+                        .read::<grant::Model>(store::grant_of(id, app).build(self.backend()))
+                        .await?
+                        .is_empty()
                 {
                     return Ok(Ok(Changed::Missing));
                 }
@@ -408,7 +447,7 @@ impl Writer {
                 if after == entry.now.session && fx.is_empty() {
                     return Ok(Ok(Changed::Session(Box::new(entry.now.clone()))));
                 }
-                self.render(txn, job, &entry.now.row, &after, fx, writes, now)
+                self.render(steps, job, &entry.now.row, &after, fx, writes, now)
                     .await?;
                 if after.pending() != entry.now.session.pending() {
                     writes.deadlines.push(after.clone());
@@ -428,7 +467,7 @@ impl Writer {
     #[allow(clippy::too_many_arguments)]
     async fn render(
         &self,
-        txn: &DatabaseTransaction,
+        steps: &mut Steps,
         job: &Traced<Job>,
         row: &session::Model,
         session: &Session,
@@ -450,15 +489,18 @@ impl Writer {
                     let found = match writes.matching.get(&key) {
                         Some(found) => found.clone(),
                         None => {
-                            let found = subscriptions::matching(
-                                txn,
+                            let watching = subscriptions::watching(
                                 &[subscriptions::Kind::CallEvent],
                                 &key.0,
                                 &key.1,
-                                *event,
                                 now,
-                            )
-                            .await?;
+                            );
+                            let found = subscriptions::matching_of(
+                                steps.read(watching.build(self.backend())).await?,
+                                &key.0,
+                                &key.1,
+                                *event,
+                            );
                             writes.matching.insert(key, found.clone());
                             found
                         }

@@ -196,36 +196,57 @@ pub async fn matching<C: ConnectionTrait>(
     event: Event,
     now: DateTime<Utc>,
 ) -> Result<Vec<subscription::Model>, DbErr> {
-    let calling = calling.to_ascii_lowercase();
-    let called = called.to_ascii_lowercase();
-    // One statement: this is on the path of every call event.
+    let found = watching(kinds, calling, called, now).all(db).await?;
+    Ok(matching_of(found, calling, called, event))
+}
+
+/// The live subscriptions of `kinds` that watch `calling` or `called`, oldest first: what
+/// [`matching`] reads, in one statement (this is on the path of every call event), before
+/// [`matching_of`] keeps those that match.
+pub fn watching(
+    kinds: &[Kind],
+    calling: &str,
+    called: &str,
+    now: DateTime<Utc>,
+) -> sea_orm::Select<subscription::Entity> {
     let watching = sea_orm::sea_query::Query::select()
         .column(watched::Column::SubscriptionId)
         .from(watched::Entity)
-        .and_where(watched::Column::Address.is_in([calling.clone(), called.clone()]))
+        .and_where(
+            watched::Column::Address
+                .is_in([calling.to_ascii_lowercase(), called.to_ascii_lowercase()]),
+        )
         .and_where(watched::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
         .to_owned();
-    let found = subscription::Entity::find()
+    subscription::Entity::find()
         .filter(subscription::Column::Id.in_subquery(watching))
         .filter(subscription::Column::ExpiresAt.gt(now))
         .order_by_asc(subscription::Column::CreatedAt)
         .order_by_asc(subscription::Column::Id)
-        .all(db)
-        .await?;
-    Ok(found
+}
+
+/// Of the subscriptions [`watching`] found, those for `event` whose address is the party
+/// their direction names.
+pub fn matching_of(
+    found: Vec<subscription::Model>,
+    calling: &str,
+    called: &str,
+    event: Event,
+) -> Vec<subscription::Model> {
+    found
         .into_iter()
         .filter(|s| {
             let party = if s.address_direction == "Calling" {
-                &calling
+                calling
             } else {
-                &called
+                called
             };
             addresses_of(s)
                 .iter()
                 .any(|a| a.eq_ignore_ascii_case(party))
                 && criteria_of(s).contains(&event)
         })
-        .collect())
+        .collect()
 }
 
 /// Live media-interaction subscriptions of `app` of `kind` for `session_id` (or for every

@@ -6,7 +6,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, QueryResult, RuntimeErr, SqliteTransactionMode, Statement,
+    DbErr, EntityTrait, FromQueryResult, QueryResult, RuntimeErr, SqliteTransactionMode, Statement,
     TransactionOptions, TransactionTrait, Value,
     sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, TableRef, UpdateStatement, ValueTuple},
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
@@ -290,6 +290,50 @@ impl Steps {
         statements: &[Statement],
     ) -> Result<Vec<Vec<QueryResult>>, DbErr> {
         self.run(statements, true).await
+    }
+
+    /// Runs `statements`, then commits when `check` accepts what they returned; None when
+    /// it refused them, and the transaction was rolled back instead.
+    ///
+    /// `check` is for what other writers may have changed since the transaction read it (a
+    /// version that moved, say). On SQLite no other writer can have come in between: the
+    /// transaction has held the database's one write lock since its first step. There the
+    /// statements and `COMMIT` go in one call and `check` confirms after the commit; a
+    /// refusal then means the caller read outside the transaction, and is an error.
+    pub async fn commit_if(
+        mut self,
+        statements: &[Statement],
+        check: impl FnOnce(&[Vec<QueryResult>]) -> bool,
+    ) -> Result<Option<Vec<Vec<QueryResult>>>, DbErr> {
+        if let Steps::Sqlite { .. } = self {
+            let returned = self.run(statements, true).await?;
+            return if check(&returned) {
+                Ok(Some(returned))
+            } else {
+                Err(DbErr::Custom(
+                    "a check of a SQLite write failed after its commit".into(),
+                ))
+            };
+        }
+        let returned = self.run(statements, false).await?;
+        if !check(&returned) {
+            // Dropped, the transaction rolls back.
+            return Ok(None);
+        }
+        self.run(&[], true).await?;
+        Ok(Some(returned))
+    }
+
+    /// Runs one read in the transaction: its rows as `M`.
+    pub async fn read<M: FromQueryResult>(
+        &mut self,
+        statement: Statement,
+    ) -> Result<Vec<M>, DbErr> {
+        let rows = self.run(&[statement], false).await?;
+        rows.iter()
+            .flatten()
+            .map(|row| M::from_query_result(row, ""))
+            .collect()
     }
 
     async fn run(
@@ -786,6 +830,82 @@ mod tests {
     #[tokio::test]
     async fn a_write_runs_in_steps_on_postgres() {
         on_postgres(async |db: &DatabaseConnection| writes_in_steps(db).await).await;
+    }
+
+    #[derive(Debug, PartialEq, FromQueryResult)]
+    struct Row {
+        id: i64,
+        v: String,
+    }
+
+    /// Reads in steps, and a commit that waits for a check of what the last statements
+    /// returned: on PostgreSQL a refusal rolls back; on SQLite, where nothing can come
+    /// between the transaction's reads and its writes, the check confirms after the commit
+    /// and a refusal is an error.
+    async fn commits_if_checked(db: &DatabaseConnection) {
+        let sqlite = db.get_database_backend() == DbBackend::Sqlite;
+        let p = |n: usize| if sqlite { "?".into() } else { format!("${n}") };
+        let insert = |id: i64, v: &str| {
+            stmt(
+                db,
+                &format!("INSERT INTO t (id, v) VALUES ({}, {})", p(1), p(2)),
+                vec![id.into(), v.into()],
+            )
+        };
+        db.execute_unprepared("CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT NOT NULL)")
+            .await
+            .unwrap();
+        write_together(db, &[insert(1, "one")]).await.unwrap();
+
+        let mut steps = begin_steps(db).await.unwrap();
+        let read: Vec<Row> = steps
+            .read(stmt(db, "SELECT id, v FROM t ORDER BY id", vec![]))
+            .await
+            .unwrap();
+        assert_eq!(
+            read,
+            [Row {
+                id: 1,
+                v: "one".into()
+            }]
+        );
+        let rename = stmt(
+            db,
+            "UPDATE t SET v = 'uno' WHERE id = 1 RETURNING id",
+            vec![],
+        );
+        let done = steps
+            .commit_if(&[insert(2, "two"), rename], |returned| {
+                returned[1].len() == 1
+            })
+            .await
+            .unwrap();
+        assert_eq!(done.map(|r| r.len()), Some(2));
+        assert_eq!(stored(db).await, [(1, "uno".into()), (2, "two".into())]);
+
+        let steps = begin_steps(db).await.unwrap();
+        let refused = steps.commit_if(&[insert(3, "three")], |_| false).await;
+        if sqlite {
+            assert!(refused.is_err(), "{refused:?}");
+            assert_eq!(stored(db).await.len(), 3, "committed before the check");
+        } else {
+            assert!(refused.unwrap().is_none());
+            assert_eq!(stored(db).await.len(), 2, "rolled back");
+        }
+        // The next transaction is not inside the last one.
+        write_together(db, &[insert(5, "five")]).await.unwrap();
+        assert_eq!(stored(db).await.last(), Some(&(5, "five".into())));
+    }
+
+    #[tokio::test]
+    async fn a_commit_waits_for_its_check_on_sqlite() {
+        let (db, _) = file_db().await;
+        commits_if_checked(&db).await;
+    }
+
+    #[tokio::test]
+    async fn a_commit_waits_for_its_check_on_postgres() {
+        on_postgres(async |db: &DatabaseConnection| commits_if_checked(db).await).await;
     }
 
     #[tokio::test]

@@ -98,15 +98,24 @@ pub async fn forget<C: ConnectionTrait>(
     consumer: &str,
     event_ids: Vec<String>,
 ) -> Result<(), DbErr> {
+    match forgetting(txn.get_database_backend(), consumer, event_ids) {
+        Some(delete) => txn.execute_raw(delete).await.map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// [`forget`] as a statement, for a transaction that runs it with others; None when there
+/// is nothing to forget.
+pub fn forgetting(backend: DbBackend, consumer: &str, event_ids: Vec<String>) -> Option<Statement> {
     if event_ids.is_empty() {
-        return Ok(());
+        return None;
     }
     let delete = Query::delete()
         .from_table("inbox")
         .and_where(Expr::col("consumer").eq(consumer))
         .and_where(Expr::col("event_id").is_in(event_ids))
         .to_owned();
-    txn.execute(&delete).await.map(|_| ())
+    Some(backend.build(&delete))
 }
 
 /// Forgets event ids processed before `cutoff`; returns how many.

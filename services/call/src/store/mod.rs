@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use entities::{grant, participant, session};
 use parlay_kit::db::{eq_literal, update_each};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::OnConflict,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
+    sea_query::OnConflict,
 };
 
 use crate::domain::{Cause, Participant, Session, Status};
@@ -43,43 +44,47 @@ pub async fn load<C: ConnectionTrait>(
     with_participants(db, row).await.map(Some)
 }
 
-/// Loads the sessions of `ids` (those that exist) to change them, in two statements. On
-/// PostgreSQL their rows are locked as they are read, in id order (`FOR UPDATE`), so two
+/// The two reads that load the sessions of `ids` to change them (none for no ids), for a
+/// write transaction's first step; [`loaded`] reads what they returned. On PostgreSQL the
+/// sessions' rows are locked as they are read, in id order (`FOR UPDATE`), so two
 /// replicas' batches lock shared sessions in one order and cannot deadlock, however the one
-/// update that saves them ([`save_all`]) is planned. SQLite has one writer and no row locks.
-pub async fn load_many<C: ConnectionTrait>(
-    db: &C,
-    ids: &[String],
-) -> Result<HashMap<String, Stored>, DbErr> {
+/// update that saves them ([`Save`]) is planned. SQLite has one writer and no row locks.
+pub fn loading(backend: DbBackend, ids: &[String]) -> Vec<Statement> {
     if ids.is_empty() {
-        return Ok(HashMap::new());
+        return Vec::new();
     }
     let rows = session::Entity::find()
         .filter(session::Column::Id.is_in(ids.iter().cloned()))
         .order_by_asc(session::Column::Id)
         .lock_exclusive()
-        .all(db)
-        .await?;
-    let mut participants: HashMap<String, Vec<Participant>> = HashMap::new();
-    for p in participant::Entity::find()
-        .filter(participant::Column::SessionId.is_in(rows.iter().map(|r| r.id.clone())))
+        .build(backend);
+    let participants = participant::Entity::find()
+        .filter(participant::Column::SessionId.is_in(ids.iter().cloned()))
         .order_by_asc(participant::Column::SessionId)
         .order_by_asc(participant::Column::Position)
-        .all(db)
-        .await?
-    {
-        participants
-            .entry(p.session_id.clone())
+        .build(backend);
+    vec![rows, participants]
+}
+
+/// The sessions (those that exist) from what [`loading`]'s two reads returned.
+pub fn loaded(
+    rows: &[QueryResult],
+    participants: &[QueryResult],
+) -> Result<HashMap<String, Stored>, DbErr> {
+    let mut of: HashMap<String, Vec<Participant>> = HashMap::new();
+    for p in participants {
+        let p = participant::Model::from_query_result(p, "")?;
+        of.entry(p.session_id.clone())
             .or_default()
             .push(to_domain(p));
     }
-    Ok(rows
-        .into_iter()
+    rows.iter()
         .map(|row| {
-            let of = participants.remove(&row.id).unwrap_or_default();
-            (row.id.clone(), stored(row, of))
+            let row = session::Model::from_query_result(row, "")?;
+            let participants = of.remove(&row.id).unwrap_or_default();
+            Ok((row.id.clone(), stored(row, participants)))
         })
-        .collect())
+        .collect()
 }
 
 /// Whether `app` was granted the use of network call `session_id`.
@@ -88,26 +93,23 @@ pub async fn granted<C: ConnectionTrait>(
     session_id: &str,
     app: &str,
 ) -> Result<bool, DbErr> {
-    Ok(
-        grant::Entity::find_by_id((session_id.to_string(), app.to_string()))
-            .one(db)
-            .await?
-            .is_some(),
-    )
+    Ok(grant_of(session_id, app).one(db).await?.is_some())
 }
 
-/// Lets each (session, application) of `grants` use that network call (the application was
-/// notified of it), in one statement.
-pub async fn grant<C: ConnectionTrait>(
-    db: &C,
-    mut grants: Vec<(String, String)>,
-) -> Result<(), DbErr> {
+/// The grant that lets `app` use network call `session_id`, if there is one.
+pub fn grant_of(session_id: &str, app: &str) -> sea_orm::Select<grant::Entity> {
+    grant::Entity::find_by_id((session_id.to_string(), app.to_string()))
+}
+
+/// The insert that lets each (session, application) of `grants` use that network call (the
+/// application was notified of it); None when there are none.
+pub fn granting(backend: DbBackend, mut grants: Vec<(String, String)>) -> Option<Statement> {
     grants.sort();
     grants.dedup();
     if grants.is_empty() {
-        return Ok(());
+        return None;
     }
-    grant::Entity::insert_many(
+    let insert = grant::Entity::insert_many(
         grants
             .into_iter()
             .map(|(session_id, app_id)| grant::Model { session_id, app_id }.into_active_model()),
@@ -117,9 +119,8 @@ pub async fn grant<C: ConnectionTrait>(
             .do_nothing()
             .to_owned(),
     )
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    .into_query();
+    Some(backend.build(&insert))
 }
 
 /// Pending call-direction decisions whose deadline falls before `cutoff`: (session id,
@@ -246,8 +247,16 @@ pub async fn insert_all<C: ConnectionTrait>(
     db: &C,
     new: Vec<(session::Model, &Session)>,
 ) -> Result<(), DbErr> {
+    for insert in inserting(db.get_database_backend(), new) {
+        db.execute_raw(insert).await?;
+    }
+    Ok(())
+}
+
+/// [`insert_all`] as statements, for a transaction that runs them with others.
+pub fn inserting(backend: DbBackend, new: Vec<(session::Model, &Session)>) -> Vec<Statement> {
     if new.is_empty() {
-        return Ok(());
+        return Vec::new();
     }
     let participants: Vec<_> = new
         .iter()
@@ -258,96 +267,111 @@ pub async fn insert_all<C: ConnectionTrait>(
                 .map(|(i, p)| to_row(&s.id, i, p).into_active_model())
         })
         .collect();
-    session::Entity::insert_many(
+    let sessions = session::Entity::insert_many(
         new.into_iter()
             .map(|(row, s)| refreshed(row, s, 0).into_active_model()),
     )
-    .exec_without_returning(db)
-    .await?;
+    .into_query();
+    let mut inserts = vec![backend.build(&sessions)];
     if !participants.is_empty() {
-        participant::Entity::insert_many(participants)
-            .exec_without_returning(db)
-            .await?;
+        inserts.push(backend.build(&participant::Entity::insert_many(participants).into_query()));
     }
-    Ok(())
+    inserts
 }
 
-/// Saves each `after` over its `before`: one conditional update of all the sessions, and
-/// one statement for every participant that changed or joined. False when another writer
-/// saved one of the sessions first (the caller rolls back, reloads and retries); nothing is
-/// then written.
-pub async fn save_all<C: ConnectionTrait>(
-    db: &C,
-    changes: &[(&Stored, &Session)],
-) -> Result<bool, DbErr> {
-    if changes.is_empty() {
-        return Ok(true);
+/// The save of each `after` over its `before`: one conditional update of all the sessions
+/// (`RETURNING` those it changed), then one statement for every participant that changed
+/// or joined. [`Save::saved`] tells from what the update returned whether another writer
+/// saved one of the sessions first; the caller then rolls back, reloads and retries.
+pub struct Save {
+    /// The update, then the participants' upsert when one changed; none for no changes.
+    pub statements: Vec<Statement>,
+    sessions: usize,
+}
+
+impl Save {
+    pub fn of(backend: DbBackend, changes: &[(&Stored, &Session)]) -> Self {
+        let mut save = Save {
+            statements: Vec::new(),
+            sessions: changes.len(),
+        };
+        if changes.is_empty() {
+            return save;
+        }
+        use session::Column;
+        let rows = changes.iter().map(|(before, after)| {
+            vec![
+                before.row.id.as_str().into(),
+                after.terminated.into(),
+                after.ended_at.into(),
+                (before.row.version + 1).into(),
+                decision_json(after).into(),
+                after.pending().map(|p| p.deadline).into(),
+                before.row.version.into(),
+            ]
+        });
+        let mut update = update_each::<session::Entity>(
+            Column::Id,
+            &[
+                Column::Terminated,
+                Column::EndedAt,
+                Column::Version,
+                Column::Decision,
+                Column::DecisionDeadline,
+            ],
+            &[Column::Version],
+            rows,
+        );
+        update.returning_col(Column::Id);
+        save.statements.push(backend.build(&update));
+        let participants: Vec<_> = changes
+            .iter()
+            .flat_map(|(before, after)| {
+                let old = &before.session.participants;
+                after
+                    .participants
+                    .iter()
+                    .enumerate()
+                    .filter(move |(i, p)| old.get(*i) != Some(*p))
+                    .map(|(i, p)| to_row(&after.id, i, p).into_active_model())
+            })
+            .collect();
+        if participants.is_empty() {
+            return save;
+        }
+        // Participants are never removed, only changed or added: an upsert on the id.
+        let upsert = participant::Entity::insert_many(participants)
+            .on_conflict(
+                OnConflict::column(participant::Column::Id)
+                    .update_columns([
+                        participant::Column::Position,
+                        participant::Column::Address,
+                        participant::Column::Name,
+                        participant::Column::Status,
+                        participant::Column::Cause,
+                        participant::Column::Dialled,
+                        participant::Column::DialledAt,
+                        participant::Column::ClientCorrelator,
+                        participant::Column::StartedAt,
+                        participant::Column::EndedAt,
+                        participant::Column::LegSequence,
+                    ])
+                    .to_owned(),
+            )
+            .into_query();
+        save.statements.push(backend.build(&upsert));
+        save
     }
-    use session::Column;
-    let rows = changes.iter().map(|(before, after)| {
-        vec![
-            before.row.id.as_str().into(),
-            after.terminated.into(),
-            after.ended_at.into(),
-            (before.row.version + 1).into(),
-            decision_json(after).into(),
-            after.pending().map(|p| p.deadline).into(),
-            before.row.version.into(),
-        ]
-    });
-    let update = update_each::<session::Entity>(
-        Column::Id,
-        &[
-            Column::Terminated,
-            Column::EndedAt,
-            Column::Version,
-            Column::Decision,
-            Column::DecisionDeadline,
-        ],
-        &[Column::Version],
-        rows,
-    );
-    let updated = db.execute(&update).await?;
-    if updated.rows_affected() != changes.len() as u64 {
-        return Ok(false);
+
+    /// Whether every session was saved, given the rows each of [`Save::statements`]
+    /// returned (the update's first, whether or not they were taken out of the `Save` to
+    /// run): false when another writer saved one since it was loaded.
+    pub fn saved(&self, returned: &[Vec<QueryResult>]) -> bool {
+        self.sessions == 0
+            || returned
+                .first()
+                .is_some_and(|ids| ids.len() == self.sessions)
     }
-    let participants: Vec<_> = changes
-        .iter()
-        .flat_map(|(before, after)| {
-            let old = &before.session.participants;
-            after
-                .participants
-                .iter()
-                .enumerate()
-                .filter(move |(i, p)| old.get(*i) != Some(*p))
-                .map(|(i, p)| to_row(&after.id, i, p).into_active_model())
-        })
-        .collect();
-    if participants.is_empty() {
-        return Ok(true);
-    }
-    // Participants are never removed, only changed or added: an upsert on the id.
-    participant::Entity::insert_many(participants)
-        .on_conflict(
-            OnConflict::column(participant::Column::Id)
-                .update_columns([
-                    participant::Column::Position,
-                    participant::Column::Address,
-                    participant::Column::Name,
-                    participant::Column::Status,
-                    participant::Column::Cause,
-                    participant::Column::Dialled,
-                    participant::Column::DialledAt,
-                    participant::Column::ClientCorrelator,
-                    participant::Column::StartedAt,
-                    participant::Column::EndedAt,
-                    participant::Column::LegSequence,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(true)
 }
 
 /// Sessions with a leg the network was asked to call before `cutoff` and that is still
