@@ -7,12 +7,12 @@ use std::{collections::HashSet, sync::Arc};
 use chrono::{DateTime, Utc};
 use parlay_kit::{
     batch::{Batcher, Traced, together_or_alone},
-    db::begin_write,
+    db::begin_steps,
     inbox, outbox,
 };
 use parlay_proto::net::v1::{InboundMessageEvent, MessagePart, inbound_message_event::Kind};
 use sea_orm::{
-    ConnectionTrait, EntityTrait, IntoActiveModel,
+    ConnectionTrait, EntityTrait, IntoActiveModel, QueryTrait, Statement,
     sea_query::{Expr, ExprTrait, Query},
 };
 use sha2::{Digest, Sha256};
@@ -226,12 +226,34 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
         return Ok(outcomes);
     }
 
-    let txn = begin_write(&core.db).await?;
+    // In two steps ([`begin_steps`]): the inbox's insert with the read of the
+    // subscriptions (those of every registration here, redeliveries' too), then the
+    // writes with the commit.
+    let backend = core.db.get_database_backend();
     let ids: Vec<&str> = ready
         .iter()
         .map(|(_, r)| r.event.event_id.as_str())
         .collect();
-    let first = inbox::first_times(&txn, CONSUMER, &ids).await?;
+    let inbox = inbox::FirstTimes::of(backend, CONSUMER, &ids);
+    let watching = subscriptions::Watching::of(
+        backend,
+        ready.iter().map(|(_, r)| r.row.registration_lower.as_str()),
+        now,
+    );
+    let reads: Vec<Statement> = inbox
+        .statement
+        .iter()
+        .chain(&watching.statement)
+        .cloned()
+        .collect();
+    let mut steps = begin_steps(&core.db).await?;
+    let mut returned = steps.step(&reads).await?.into_iter();
+    let answers = match inbox.statement {
+        Some(_) => returned.next().unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let first = inbox.answers(&answers)?;
+    let watching = watching.found(&returned.next().unwrap_or_default())?;
     // Stored by a concurrent delivery meanwhile (or twice in this batch).
     let mut raced = Vec::new();
     let mut stored = Vec::with_capacity(ready.len());
@@ -245,32 +267,23 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
             }
         }
     }
+    let mut writes = Vec::new();
     if !stored.is_empty() {
-        message::Entity::insert_many(
+        let insert = message::Entity::insert_many(
             stored
                 .iter()
                 .map(|(_, r)| r.row.clone().into_active_model()),
         )
-        .exec_without_returning(&txn)
-        .await?;
+        .into_query();
+        writes.push(backend.build(&insert));
     }
     let attachments: Vec<attachment::ActiveModel> = stored
         .iter()
         .flat_map(|(_, r)| r.attachments.iter().map(|a| a.clone().into_active_model()))
         .collect();
     if !attachments.is_empty() {
-        attachment::Entity::insert_many(attachments)
-            .exec_without_returning(&txn)
-            .await?;
+        writes.push(backend.build(&attachment::Entity::insert_many(attachments).into_query()));
     }
-    let watching = subscriptions::watching(
-        &txn,
-        stored
-            .iter()
-            .map(|(_, r)| r.row.registration_lower.as_str()),
-        now,
-    )
-    .await?;
     let mut envelopes = Vec::with_capacity(stored.len());
     let api_root = core.api_root();
     for (i, r) in &stored {
@@ -287,8 +300,15 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
         outcomes[*i] = Outcome::Stored(these.len());
         envelopes.push((r.row.id.clone(), these));
     }
-    let recorded = outbox::enqueue_many(&txn, envelopes).await?;
-    txn.commit().await?;
+    let outbox = outbox::Insert::of(backend, envelopes);
+    if let Some(insert) = &outbox {
+        writes.push(insert.statement.clone());
+    }
+    let written = steps.commit(&writes).await?;
+    let recorded = match outbox {
+        Some(insert) => insert.recorded(written.last().map_or(&[][..], Vec::as_slice))?,
+        None => outbox::Recorded::default(),
+    };
     core.waker.hand(recorded);
     for (_, r) in &stored {
         metrics::counter!("parlay_messaging_inbound_total", "kind" => r.row.kind.clone())

@@ -13,8 +13,9 @@ use parlay_kit::{db::begin_write, ids::new_id};
 use parlay_model::address::same_ignoring_case;
 use parlay_proto::{common::v1::Callback, messaging::v1 as pb};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    IdenStatic, IntoActiveModel, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
+    SelectA, SelectB, Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -26,34 +27,52 @@ use crate::{
     error::{Error, Result, is_unique_violation},
 };
 
-/// The live subscriptions watching each of `destinations` (case-insensitively, keyed
-/// lower-cased), whatever their criteria, oldest first; all in one statement.
-pub async fn watching<C: ConnectionTrait>(
-    db: &C,
-    destinations: impl IntoIterator<Item = &str>,
-    now: DateTime<Utc>,
-) -> Result<HashMap<String, Vec<subscription::Model>>> {
-    let mut found: HashMap<String, Vec<subscription::Model>> = destinations
-        .into_iter()
-        .map(|d| (d.to_lowercase(), Vec::new()))
-        .collect();
-    if found.is_empty() {
-        return Ok(found);
+/// The read of the live subscriptions watching each of some destinations
+/// (case-insensitively, keyed lower-cased), whatever their criteria, oldest first, in one
+/// statement, for a transaction that runs it with others; [`Watching::found`] reads what it
+/// returned.
+pub struct Watching {
+    /// None when no destination was given.
+    pub statement: Option<Statement>,
+    found: HashMap<String, Vec<subscription::Model>>,
+}
+
+impl Watching {
+    pub fn of<'a>(
+        backend: DbBackend,
+        destinations: impl IntoIterator<Item = &'a str>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let found: HashMap<String, Vec<subscription::Model>> = destinations
+            .into_iter()
+            .map(|d| (d.to_lowercase(), Vec::new()))
+            .collect();
+        let statement = (!found.is_empty()).then(|| {
+            watched::Entity::find()
+                .find_also_related(subscription::Entity)
+                .filter(watched::Column::Address.is_in(found.keys().cloned()))
+                .filter(subscription::Column::ExpiresAt.gt(now))
+                .order_by_asc(subscription::Column::CreatedAt)
+                .order_by_asc(subscription::Column::Id)
+                .build(backend)
+        });
+        Self { statement, found }
     }
-    let rows = watched::Entity::find()
-        .find_also_related(subscription::Entity)
-        .filter(watched::Column::Address.is_in(found.keys().cloned()))
-        .filter(subscription::Column::ExpiresAt.gt(now))
-        .order_by_asc(subscription::Column::CreatedAt)
-        .order_by_asc(subscription::Column::Id)
-        .all(db)
-        .await?;
-    for (watch, subscription) in rows {
-        if let (Some(subscription), Some(of)) = (subscription, found.get_mut(&watch.address)) {
-            of.push(subscription);
+
+    /// Each destination's subscriptions, given the rows the statement returned.
+    pub fn found(self, rows: &[QueryResult]) -> Result<HashMap<String, Vec<subscription::Model>>> {
+        let Self { mut found, .. } = self;
+        for row in rows {
+            // The two sides of the join, as sea-orm names their columns.
+            let watch = watched::Model::from_query_result(row, SelectA.as_str())?;
+            let subscription =
+                subscription::Model::from_query_result_optional(row, SelectB.as_str())?;
+            if let (Some(subscription), Some(of)) = (subscription, found.get_mut(&watch.address)) {
+                of.push(subscription);
+            }
         }
+        Ok(found)
     }
-    Ok(found)
 }
 
 /// A create request, checked and normalised.
