@@ -246,7 +246,12 @@ impl Suite {
             if let Some((_, child)) = self.processes.last_mut()
                 && let Some(status) = child.try_wait()?
             {
-                bail!("{name} exited ({status}); see {}", self.log(name).display());
+                // The log goes with the suite's directory unless it is kept: its last
+                // lines go in the error, so the report says why.
+                bail!(
+                    "{name} exited ({status}); the end of its log: {}",
+                    self.log_tail(name)
+                );
             }
             if tokio::time::Instant::now() > deadline {
                 bail!(
@@ -256,6 +261,17 @@ impl Suite {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The last lines of `name`'s log, on one line, without terminal colours.
+    fn log_tail(&self, name: &str) -> String {
+        let text = std::fs::read_to_string(self.log(name)).unwrap_or_default();
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(without_colours)
+            .collect();
+        lines[lines.len().saturating_sub(5)..].join(" | ")
     }
 
     fn log(&self, name: &str) -> PathBuf {
@@ -307,5 +323,35 @@ pub fn find_parlay(given: Option<&Path>) -> anyhow::Result<PathBuf> {
             "no parlay binary at {} (build it: cargo build --release --bin parlay, or pass --parlay)",
             beside.display()
         )
+    }
+}
+
+/// `line` without its ANSI colour sequences (`ESC [ … m`).
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn colours_are_taken_out_of_a_log_line() {
+        let line = "\u{1b}[2m2026-12-07\u{1b}[0m \u{1b}[31mERROR\u{1b}[0m address in use";
+        assert_eq!(
+            super::without_colours(line),
+            "2026-12-07 ERROR address in use"
+        );
     }
 }
