@@ -304,11 +304,7 @@ impl Writer {
             steps.step(&first).await?
         }
         .into_iter();
-        let answers = match inbox.statement {
-            Some(_) => returned.next().unwrap_or_default(),
-            None => Vec::new(),
-        };
-        let mut first_time = inbox.answers(&answers)?.into_iter();
+        let mut first_time = inbox.answers_from(&mut returned)?.into_iter();
         let fresh: Vec<bool> = jobs
             .iter()
             .map(|j| j.event.is_none() || first_time.next().unwrap_or(false))
@@ -364,16 +360,12 @@ impl Writer {
         last.extend(store::inserting(backend, created));
         last.extend(store::granting(backend, writes.grants));
         let outbox = outbox::Insert::of(backend, writes.outbox);
-        if let Some(insert) = &outbox {
-            last.push(insert.statement.clone());
-        }
+        last.extend(outbox.as_ref().map(|insert| insert.statement.clone()));
         let Some(returned) = steps.commit_if(&last, |r| save.saved(r)).await? else {
             return Ok(None);
         };
-        if let Some(insert) = outbox {
-            let rows = returned.last().map_or(&[][..], Vec::as_slice);
-            self.waker.hand(insert.recorded(rows)?);
-        }
+        self.waker
+            .hand(outbox::Insert::recorded_last(outbox, &returned)?);
         for session in &writes.deadlines {
             if let Some(p) = session.pending() {
                 let _ = self.deadlines.send(crate::decisions::Deadline {

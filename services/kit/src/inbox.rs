@@ -74,6 +74,19 @@ impl FirstTimes {
         }
     }
 
+    /// [`FirstTimes::answers`] from a step's results, in their order: takes the
+    /// statement's rows from `returned` when there was a statement, nothing otherwise.
+    pub fn answers_from(
+        self,
+        returned: &mut impl Iterator<Item = Vec<QueryResult>>,
+    ) -> Result<Vec<bool>, DbErr> {
+        let rows = match self.statement {
+            Some(_) => returned.next().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        self.answers(&rows)
+    }
+
     /// One answer per id, in their order, from the rows the statement returned. An id
     /// given twice is new at most the first time.
     pub fn answers(self, returned: &[QueryResult]) -> Result<Vec<bool>, DbErr> {

@@ -121,6 +121,18 @@ impl Insert {
         })
     }
 
+    /// The rows `insert` recorded, when its statement was the last of those run together
+    /// (`returned`, a list of rows per statement); nothing without an insert.
+    pub fn recorded_last(
+        insert: Option<Self>,
+        returned: &[Vec<QueryResult>],
+    ) -> Result<Recorded, DbErr> {
+        match insert {
+            Some(insert) => insert.recorded(returned.last().map_or(&[], Vec::as_slice)),
+            None => Ok(Recorded::default()),
+        }
+    }
+
     /// The rows recorded, given the rows the statement returned.
     pub fn recorded(self, returned: &[QueryResult]) -> Result<Recorded, DbErr> {
         let Self { mut rows, .. } = self;

@@ -248,11 +248,7 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
         .collect();
     let mut steps = begin_steps(&core.db).await?;
     let mut returned = steps.step(&reads).await?.into_iter();
-    let answers = match inbox.statement {
-        Some(_) => returned.next().unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let first = inbox.answers(&answers)?;
+    let first = inbox.answers_from(&mut returned)?;
     let watching = watching.found(&returned.next().unwrap_or_default())?;
     // Stored by a concurrent delivery meanwhile (or twice in this batch).
     let mut raced = Vec::new();
@@ -301,14 +297,9 @@ async fn receive_all(core: &Core, events: &[Traced<InboundMessageEvent>]) -> Res
         envelopes.push((r.row.id.clone(), these));
     }
     let outbox = outbox::Insert::of(backend, envelopes);
-    if let Some(insert) = &outbox {
-        writes.push(insert.statement.clone());
-    }
+    writes.extend(outbox.as_ref().map(|insert| insert.statement.clone()));
     let written = steps.commit(&writes).await?;
-    let recorded = match outbox {
-        Some(insert) => insert.recorded(written.last().map_or(&[][..], Vec::as_slice))?,
-        None => outbox::Recorded::default(),
-    };
+    let recorded = outbox::Insert::recorded_last(outbox, &written)?;
     core.waker.hand(recorded);
     for (_, r) in &stored {
         metrics::counter!("parlay_messaging_inbound_total", "kind" => r.row.kind.clone())

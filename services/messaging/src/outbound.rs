@@ -414,8 +414,7 @@ async fn insert(
         submits.statement.clone(),
     ];
     let returned = write_together(db, &statements).await?;
-    let submitted = returned.last().map_or(&[][..], Vec::as_slice);
-    waker.hand(submits.recorded(submitted)?);
+    waker.hand(outbox::Insert::recorded_last(Some(submits), &returned)?);
     Ok(())
 }
 

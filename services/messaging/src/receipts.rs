@@ -118,12 +118,8 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
     let mut first = inbox.statement.clone().into_iter().collect::<Vec<_>>();
     first.push(rows_statement(backend, receipts, &stated));
     let mut returned = steps.step(&first).await?.into_iter();
-    let inboxed = match inbox.statement {
-        Some(_) => returned.next().unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let first = inbox.answers_from(&mut returned)?;
     let mut rows = rows_from(&returned.next().unwrap_or_default())?;
-    let first = inbox.answers(&inboxed)?;
     let mut fresh: Vec<(usize, DeliveryStatus)> = stated
         .into_iter()
         .zip(first)
@@ -180,18 +176,11 @@ async fn apply_all(core: &Core, receipts: &[Traced<DeliveryReceipt>]) -> Result<
         rows = rows_from(again.first().map_or(&[][..], Vec::as_slice))?;
     }
     let envelopes = notifications_of(core, &owners, &changes, now);
-    match outbox::Insert::of(backend, envelopes) {
-        Some(insert) => {
-            let returned = steps
-                .commit(std::slice::from_ref(&insert.statement))
-                .await?;
-            core.waker
-                .hand(insert.recorded(returned.first().map_or(&[][..], Vec::as_slice))?);
-        }
-        None => {
-            steps.commit(&[]).await?;
-        }
-    }
+    let outbox = outbox::Insert::of(backend, envelopes);
+    let last: Vec<Statement> = outbox.iter().map(|i| i.statement.clone()).collect();
+    let returned = steps.commit(&last).await?;
+    core.waker
+        .hand(outbox::Insert::recorded_last(outbox, &returned)?);
     Ok(outcomes)
 }
 
