@@ -293,13 +293,18 @@ impl Suite {
             let _ = child.wait();
         }
         self.processes.clear();
-        for db in self.databases.drain(..) {
-            let _ = parlay_kit::db::drop_postgres_database(&pg_base(), &db).await;
-        }
-        if std::env::var_os("PARLAY_BENCH_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
+        if std::env::var_os("PARLAY_BENCH_KEEP").is_some() {
+            eprintln!(
+                "  logs and data kept in {}; databases kept: {}",
+                self.dir.display(),
+                self.databases.join(", ")
+            );
+            self.databases.clear();
         } else {
-            eprintln!("  logs and data kept in {}", self.dir.display());
+            for db in self.databases.drain(..) {
+                let _ = parlay_kit::db::drop_postgres_database(&pg_base(), &db).await;
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
