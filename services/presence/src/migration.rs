@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(PresenceTables),
             Box::new(MemberDisplayNames),
             Box::new(MembersByOwnerToo),
+            Box::new(FanOutProbes),
         ]
     }
 }
@@ -278,15 +279,12 @@ impl MigrationTrait for MembersByOwnerToo {
                 &["member", "list_id", "owner"],
             ))
             .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("presence_list_members_member")
-                    .table("presence_list_members")
-                    .if_exists()
-                    .to_owned(),
-            )
-            .await
+        drop_index(
+            manager,
+            "presence_list_members_member",
+            "presence_list_members",
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -297,14 +295,151 @@ impl MigrationTrait for MembersByOwnerToo {
                 &["member", "list_id"],
             ))
             .await?;
+        drop_index(
+            manager,
+            "presence_list_members_member_owner",
+            "presence_list_members",
+        )
+        .await
+    }
+}
+
+/// Exact probes for the fan-out's join, whichever side a plan starts from. PostgreSQL, on
+/// tables filled since their last analysis, starts from the presentity's watchers and
+/// probes, for each, the member row by (member, owner) and the subscriptions by their
+/// user: with (member, list_id, owner) the first probe read every member row of the
+/// presentity (a thousand, for each of a thousand watchers), and the subscriptions were
+/// found through (kind, user_id) without the kind. With (member, owner, list_id) and
+/// (user_id, list_id) each probe finds its one row: the statement choosing 500 of 1,000
+/// watchers' subscriptions took 72 ms, 4.4 ms with these (docs/benchmarks.md,
+/// twenty-first pass). A plan that starts from the subscriptions probes the members by all
+/// three columns, as before.
+struct FanOutProbes;
+
+impl MigrationName for FanOutProbes {
+    fn name(&self) -> &str {
+        "m20261207_000204_presence_fan_out_probes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FanOutProbes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(
-                Index::drop()
-                    .name("presence_list_members_member_owner")
-                    .table("presence_list_members")
-                    .if_exists()
-                    .to_owned(),
-            )
+            .create_index(index(
+                "presence_list_members_member_owner_list",
+                "presence_list_members",
+                &["member", "owner", "list_id"],
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "presence_subscriptions_user_list",
+                "presence_subscriptions",
+                &["user_id", "list_id"],
+            ))
+            .await?;
+        drop_index(
+            manager,
+            "presence_list_members_member_owner",
+            "presence_list_members",
+        )
+        .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(index(
+                "presence_list_members_member_owner",
+                "presence_list_members",
+                &["member", "list_id", "owner"],
+            ))
+            .await?;
+        drop_index(
+            manager,
+            "presence_subscriptions_user_list",
+            "presence_subscriptions",
+        )
+        .await?;
+        drop_index(
+            manager,
+            "presence_list_members_member_owner_list",
+            "presence_list_members",
+        )
+        .await
+    }
+}
+
+async fn drop_index(manager: &SchemaManager<'_>, name: &str, table: &str) -> Result<(), DbErr> {
+    manager
+        .drop_index(
+            Index::drop()
+                .name(name)
+                .table(Alias::new(table))
+                .if_exists()
+                .to_owned(),
+        )
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+    use super::*;
+
+    async fn indexes(db: &DatabaseConnection) -> Vec<String> {
+        db.query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'presence_%' ORDER BY name",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String>("", "name").unwrap())
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn the_fan_out_probes_replace_the_member_index_and_roll_back() {
+        let dir = std::env::temp_dir().join(parlay_kit::ids::new_id("presence-migration-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = parlay_kit::db::sqlite_url(&dir, "presence");
+        let db = parlay_kit::db::connect_and_migrate::<Migrator>(&url)
             .await
+            .unwrap();
+        let up = indexes(&db).await;
+        assert!(
+            up.contains(&"presence_list_members_member_owner_list".to_string()),
+            "{up:?}"
+        );
+        assert!(
+            up.contains(&"presence_subscriptions_user_list".to_string()),
+            "{up:?}"
+        );
+        assert!(
+            !up.contains(&"presence_list_members_member_owner".to_string()),
+            "{up:?}"
+        );
+
+        Migrator::down(&db, Some(1)).await.unwrap();
+        let down = indexes(&db).await;
+        assert!(
+            down.contains(&"presence_list_members_member_owner".to_string()),
+            "{down:?}"
+        );
+        assert!(
+            !down.contains(&"presence_list_members_member_owner_list".to_string()),
+            "{down:?}"
+        );
+        assert!(
+            !down.contains(&"presence_subscriptions_user_list".to_string()),
+            "{down:?}"
+        );
+
+        Migrator::up(&db, None).await.unwrap();
+        assert_eq!(indexes(&db).await, up);
+        db.close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
