@@ -272,33 +272,24 @@ impl MigrationName for MembersByOwnerToo {
 #[async_trait::async_trait]
 impl MigrationTrait for MembersByOwnerToo {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(index(
-                "presence_list_members_member_owner",
-                "presence_list_members",
-                &["member", "list_id", "owner"],
-            ))
-            .await?;
-        drop_index(
+        replace_index(
             manager,
+            MEMBERS,
+            (
+                "presence_list_members_member_owner",
+                &["member", "list_id", "owner"],
+            ),
             "presence_list_members_member",
-            "presence_list_members",
         )
         .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(index(
-                "presence_list_members_member",
-                "presence_list_members",
-                &["member", "list_id"],
-            ))
-            .await?;
-        drop_index(
+        replace_index(
             manager,
+            MEMBERS,
+            ("presence_list_members_member", &["member", "list_id"]),
             "presence_list_members_member_owner",
-            "presence_list_members",
         )
         .await
     }
@@ -327,58 +318,58 @@ impl MigrationTrait for FanOutProbes {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_index(index(
-                "presence_list_members_member_owner_list",
-                "presence_list_members",
-                &["member", "owner", "list_id"],
-            ))
-            .await?;
-        manager
-            .create_index(index(
                 "presence_subscriptions_user_list",
                 "presence_subscriptions",
                 &["user_id", "list_id"],
             ))
             .await?;
-        drop_index(
+        replace_index(
             manager,
+            MEMBERS,
+            (
+                "presence_list_members_member_owner_list",
+                &["member", "owner", "list_id"],
+            ),
             "presence_list_members_member_owner",
-            "presence_list_members",
         )
         .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(index(
-                "presence_list_members_member_owner",
-                "presence_list_members",
-                &["member", "list_id", "owner"],
-            ))
-            .await?;
-        drop_index(
+        replace_index(
             manager,
-            "presence_subscriptions_user_list",
-            "presence_subscriptions",
+            MEMBERS,
+            (
+                "presence_list_members_member_owner",
+                &["member", "list_id", "owner"],
+            ),
+            "presence_list_members_member_owner_list",
         )
         .await?;
-        drop_index(
-            manager,
-            "presence_list_members_member_owner_list",
-            "presence_list_members",
-        )
-        .await
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("presence_subscriptions_user_list")
+                    .table("presence_subscriptions")
+                    .if_exists()
+                    .to_owned(),
+            )
+            .await
     }
 }
 
-async fn drop_index(manager: &SchemaManager<'_>, name: &str, table: &str) -> Result<(), DbErr> {
+const MEMBERS: &str = "presence_list_members";
+
+/// Makes the index `new` (name, columns) on `table`, then drops its index `old`.
+async fn replace_index(
+    manager: &SchemaManager<'_>,
+    table: &'static str,
+    (name, columns): (&str, &[&'static str]),
+    old: &str,
+) -> Result<(), DbErr> {
+    manager.create_index(index(name, table, columns)).await?;
     manager
-        .drop_index(
-            Index::drop()
-                .name(name)
-                .table(Alias::new(table))
-                .if_exists()
-                .to_owned(),
-        )
+        .drop_index(Index::drop().name(old).table(table).if_exists().to_owned())
         .await
 }
 
