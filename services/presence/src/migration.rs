@@ -360,7 +360,7 @@ impl MigrationTrait for FanOutProbes {
 
 const MEMBERS: &str = "presence_list_members";
 
-/// Makes the index `new` (name, columns) on `table`, then drops its index `old`.
+/// Makes the index (name, columns) on `table`, then drops its index `old`.
 async fn replace_index(
     manager: &SchemaManager<'_>,
     table: &'static str,
