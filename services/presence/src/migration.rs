@@ -346,15 +346,12 @@ impl MigrationTrait for FanOutProbes {
             "presence_list_members_member_owner_list",
         )
         .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("presence_subscriptions_user_list")
-                    .table("presence_subscriptions")
-                    .if_exists()
-                    .to_owned(),
-            )
-            .await
+        drop_index(
+            manager,
+            "presence_subscriptions",
+            "presence_subscriptions_user_list",
+        )
+        .await
     }
 }
 
@@ -368,8 +365,17 @@ async fn replace_index(
     old: &str,
 ) -> Result<(), DbErr> {
     manager.create_index(index(name, table, columns)).await?;
+    drop_index(manager, table, old).await
+}
+
+/// Drops `table`'s index `name`, if it is there.
+async fn drop_index(
+    manager: &SchemaManager<'_>,
+    table: &'static str,
+    name: &str,
+) -> Result<(), DbErr> {
     manager
-        .drop_index(Index::drop().name(old).table(table).if_exists().to_owned())
+        .drop_index(Index::drop().name(name).table(table).if_exists().to_owned())
         .await
 }
 
