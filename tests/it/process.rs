@@ -58,18 +58,24 @@ fn embedded(dir: &Path, http: u16, admin: u16) -> Child {
 
 pub(crate) async fn ready(admin: u16) {
     let http = reqwest::Client::new();
-    eventually("the child process is ready", 30, || {
-        let http = http.clone();
-        async move {
-            let r = http
-                .get(format!("http://127.0.0.1:{admin}/readyz"))
-                .send()
-                .await
-                .ok()?;
-            (r.status() == StatusCode::OK).then_some(())
-        }
-    })
-    .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        // What /readyz said (its failing checks), for the message if it never turns ready.
+        let last = match http
+            .get(format!("http://127.0.0.1:{admin}/readyz"))
+            .send()
+            .await
+        {
+            Ok(r) if r.status() == StatusCode::OK => return,
+            Ok(r) => format!("{} {}", r.status(), r.text().await.unwrap_or_default()),
+            Err(e) => format!("not answering: {e}"),
+        };
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within 30s: the child process on admin port {admin} is ready; its last /readyz answer: {last}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }
 
 pub(crate) fn kill(child: &mut Child) {
