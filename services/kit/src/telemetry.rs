@@ -72,6 +72,8 @@ fn install(default_filter: &str, builder: opentelemetry_sdk::trace::TracerProvid
         .with(
             tracing_subscriber::fmt::layer()
                 .with_target(false)
+                // Colours only on a terminal: a file, a pipe or a log collector gets plain text.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
                 .with_filter(filter),
         )
         .with(otel_layer(tracer).with_filter(LevelFilter::INFO))
