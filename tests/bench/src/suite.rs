@@ -57,6 +57,8 @@ pub struct Suite {
     pub key: String,
     dir: PathBuf,
     databases: Vec<String>,
+    /// The bus prefix of a distributed suite, whose JetStream streams are removed at stop.
+    bus_prefix: Option<String>,
 }
 
 impl Suite {
@@ -78,6 +80,7 @@ impl Suite {
             key: String::new(),
             dir,
             databases: Vec::new(),
+            bus_prefix: None,
         };
         let started = match options.mode {
             Mode::Embedded => suite.start_embedded(options).await,
@@ -158,6 +161,7 @@ impl Suite {
     }
 
     async fn start_distributed(&mut self, options: &Options, ns: &str) -> anyhow::Result<()> {
+        self.bus_prefix = Some(ns.to_string());
         let mut urls = std::collections::HashMap::new();
         for service in [
             "call",
@@ -295,18 +299,51 @@ impl Suite {
         self.processes.clear();
         if std::env::var_os("PARLAY_BENCH_KEEP").is_some() {
             eprintln!(
-                "  logs and data kept in {}; databases kept: {}",
+                "  logs and data kept in {}; databases kept: {}; streams kept: {}",
                 self.dir.display(),
-                self.databases.join(", ")
+                self.databases.join(", "),
+                self.bus_prefix
+                    .as_deref()
+                    .map_or("none".into(), |p| format!("{p}_*"))
             );
             self.databases.clear();
         } else {
             for db in self.databases.drain(..) {
                 let _ = parlay_kit::db::drop_postgres_database(&pg_base(), &db).await;
             }
+            if let Some(prefix) = self.bus_prefix.take()
+                && let Err(e) = delete_streams(&prefix).await
+            {
+                eprintln!("  the suite's JetStream streams ({prefix}_*) were not removed: {e:#}");
+            }
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Removes the JetStream streams a distributed suite made under the bus prefix `prefix`
+/// (`{prefix}_NET_CMD` and the like): each run makes its own, and they would pile up.
+async fn delete_streams(prefix: &str) -> anyhow::Result<()> {
+    use futures::StreamExt as _;
+    let client = async_nats::connect(nats_url())
+        .await
+        .context("connecting to NATS")?;
+    let js = async_nats::jetstream::new(client);
+    let ours = format!("{prefix}_");
+    let mut names = js.stream_names();
+    let mut found = Vec::new();
+    while let Some(name) = names.next().await {
+        let name = name.context("listing the streams")?;
+        if name.starts_with(&ours) {
+            found.push(name);
+        }
+    }
+    for name in found {
+        js.delete_stream(&name)
+            .await
+            .with_context(|| format!("deleting {name}"))?;
+    }
+    Ok(())
 }
 
 /// The `parlay` binary: `--parlay`, `PARLAY_BIN`, or beside this program (same target dir).

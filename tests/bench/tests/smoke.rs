@@ -6,10 +6,12 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn smoke(mode: &str, scenarios: &[&str]) -> Value {
+/// Runs the harness; its report, and the harness's process id (its suites' bus prefix
+/// starts `bench{pid}x`).
+fn smoke(mode: &str, scenarios: &[&str]) -> (Value, u32) {
     let out =
         std::env::temp_dir().join(format!("parlay-bench-smoke-{mode}-{}", std::process::id()));
-    let status = Command::new(env!("CARGO_BIN_EXE_parlay-bench"))
+    let mut harness = Command::new(env!("CARGO_BIN_EXE_parlay-bench"))
         .args([
             "--smoke",
             "--mode",
@@ -20,8 +22,10 @@ fn smoke(mode: &str, scenarios: &[&str]) -> Value {
         .arg("--out")
         .arg(&out)
         .args(scenarios)
-        .status()
-        .expect("the harness runs");
+        .spawn()
+        .expect("the harness starts");
+    let pid = harness.id();
+    let status = harness.wait().expect("the harness runs");
     assert!(
         status.success(),
         "parlay-bench --smoke --mode {mode}: {status}"
@@ -44,7 +48,7 @@ fn smoke(mode: &str, scenarios: &[&str]) -> Value {
             "{id} missing from report.md"
         );
     }
-    report
+    (report, pid)
 }
 
 fn figure(report: &Value, id: &str, key: &str) -> f64 {
@@ -65,7 +69,7 @@ fn every_scenario_and_ceiling_runs_embedded() {
     let all = [
         "p1", "p2", "p3", "p4", "p5", "h1", "h2", "h3", "h4", "h5", "h6", "h7",
     ];
-    let report = smoke("embedded", &all);
+    let (report, _) = smoke("embedded", &all);
     // Something was measured, and reconciled, in each.
     assert!(figure(&report, "p1", "rate") > 0.0);
     assert!(figure(&report, "p4", "sqlite_single_rows_s") > 0.0);
@@ -80,7 +84,27 @@ fn every_scenario_and_ceiling_runs_embedded() {
 
 #[test]
 fn the_suite_scenarios_run_distributed() {
-    let report = smoke("distributed", &["h2", "h4"]);
+    let (report, pid) = smoke("distributed", &["h2", "h4"]);
     assert_eq!(figure(&report, "h2", "lost"), 0.0);
     assert!(figure(&report, "h4", "delivered") > 0.0);
+    // Each suite made JetStream streams of its own; none is left behind.
+    let left = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(streams_starting(&format!("bench{pid}x")));
+    assert!(left.is_empty(), "streams left by the runs: {left:?}");
+}
+
+async fn streams_starting(prefix: &str) -> Vec<String> {
+    use futures::StreamExt as _;
+    let url = std::env::var("PARLAY_BENCH_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let js = async_nats::jetstream::new(async_nats::connect(url).await.expect("NATS"));
+    let mut names = js.stream_names();
+    let mut found = Vec::new();
+    while let Some(name) = names.next().await {
+        let name = name.expect("the stream names");
+        if name.starts_with(prefix) {
+            found.push(name);
+        }
+    }
+    found
 }
