@@ -53,8 +53,10 @@ pub fn unique_tel() -> String {
     format!("tel:+1555{n:09}")
 }
 
-/// A bus namespace that says when it was made: `t<unix seconds>x<random>`.
-fn namespace() -> String {
+/// A bus namespace that says when it was made: `t<unix seconds>x<random>`. Its streams
+/// are removed by a later run once they are old (`forget_old_streams`), and its databases
+/// (`parlay_t…`) by `scripts/test`.
+pub fn namespace() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -20,7 +20,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    harness::{NATS_URL, pg_database, unique},
+    harness::{NATS_URL, namespace, pg_database},
     process::{free_port, kill, node, ready, terminate},
     receiver::Receiver,
 };
@@ -130,7 +130,7 @@ struct Tally {
 async fn two_replicas_of_each_service_survive_sigterm_and_sigkill_mid_run() {
     crate::harness::init();
     let plan = Plan::from_env();
-    let ns = unique("rh");
+    let ns = namespace();
     let mut urls = HashMap::new();
     for service in SCALED {
         let url = pg_database(&format!("parlay_{ns}_{service}")).await;
