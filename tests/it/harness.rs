@@ -534,14 +534,35 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
+    eventually_showing(what, secs, || {
+        let checked = check();
+        async move { checked.await.ok_or("") }
+    })
+    .await
+}
+
+/// Polls `check` until it returns Ok, for at most `secs` seconds; if it never does, the
+/// panic also says what its last Err saw instead (when that is not empty).
+pub async fn eventually_showing<T, E, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
-        if let Some(v) = check().await {
-            return v;
-        }
+        let seen = match check().await {
+            Ok(v) => return v,
+            Err(seen) => seen.to_string(),
+        };
         assert!(
             tokio::time::Instant::now() < deadline,
-            "not within {secs}s: {what}"
+            "not within {secs}s: {what}{}",
+            if seen.is_empty() {
+                String::new()
+            } else {
+                format!("; last seen: {seen}")
+            }
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }

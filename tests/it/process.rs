@@ -14,7 +14,9 @@ use std::{
 use reqwest::StatusCode;
 
 use crate::{
-    harness::{Answer, App, Mode, NATS_URL, Suite, eventually, pg_database, unique},
+    harness::{
+        Answer, App, Mode, NATS_URL, Suite, eventually, eventually_showing, pg_database, unique,
+    },
     receiver::{Answer as Plan, Receiver},
 };
 
@@ -58,24 +60,30 @@ fn embedded(dir: &Path, http: u16, admin: u16) -> Child {
 
 pub(crate) async fn ready(admin: u16) {
     let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        // What /readyz said (its failing checks), for the message if it never turns ready.
-        let last = match http
-            .get(format!("http://127.0.0.1:{admin}/readyz"))
-            .send()
-            .await
-        {
-            Ok(r) if r.status() == StatusCode::OK => return,
-            Ok(r) => format!("{} {}", r.status(), r.text().await.unwrap_or_default()),
-            Err(e) => format!("not answering: {e}"),
-        };
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not within 30s: the child process on admin port {admin} is ready; its last /readyz answer: {last}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    // What /readyz said (its failing checks) goes in the message if it never turns ready.
+    eventually_showing(
+        &format!("the child process on admin port {admin} is ready"),
+        30,
+        || {
+            let http = http.clone();
+            async move {
+                match http
+                    .get(format!("http://127.0.0.1:{admin}/readyz"))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == StatusCode::OK => Ok(()),
+                    Ok(r) => Err(format!(
+                        "/readyz answered {} {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    )),
+                    Err(e) => Err(format!("/readyz not answering: {e}")),
+                }
+            }
+        },
+    )
+    .await;
 }
 
 pub(crate) fn kill(child: &mut Child) {
