@@ -20,6 +20,8 @@ from pathlib import Path
 OUT = Path(__file__).with_name("parlay.json")
 NS = 'namespace="$namespace"'
 RATE = "$__rate_interval"
+# The gRPC services' OpenTelemetry service.name (services/parlay/src/cli.rs, service_name).
+GRPC_SERVICES = "parlay-call|parlay-messaging|parlay-presence|parlay-addresslist"
 
 
 def explore_url(traceql: str) -> str:
@@ -163,17 +165,17 @@ def build() -> dict:
              links=[trace_link("Slow requests' traces",
                                '{resource.service.name="parlay-gateway" && duration > 500ms}')]))
 
-    L.row("gRPC services: call, messaging (rate, errors, duration)")
+    L.row("gRPC services: call, messaging, presence, addresslist (rate, errors, duration)")
     L.add(ts("Requests / s by method",
              [(f"sum by (component, method) (rate(parlay_grpc_requests_total{{{NS}}}[{RATE}]))",
                "{{component}} {{method}}")], "reqps", stack=True,
              links=[trace_link("Traces of the gRPC services",
-                               '{resource.service.name=~"parlay-call|parlay-messaging"}')]))
+                               f'{{resource.service.name=~"{GRPC_SERVICES}"}}')]))
     L.add(ts("Errors / s by method and code",
-             [(f"sum by (component, method, code) (rate(parlay_grpc_requests_total{{{NS}, code!=\"OK\"}}[{RATE}]))",
+             [(f"sum by (component, method, code) (rate(parlay_grpc_requests_total{{{NS}, code!=\"Ok\"}}[{RATE}]))",
                "{{component}} {{method}} {{code}}")], "reqps",
              links=[trace_link("Failed calls' traces",
-                               '{resource.service.name=~"parlay-call|parlay-messaging" && status = error}')]))
+                               f'{{resource.service.name=~"{GRPC_SERVICES}" && status = error}}')]))
     L.add(ts("Duration by component",
              quantiles("parlay_grpc_request_duration_seconds", "component", NS, "{{component}}"), "s"))
 
@@ -202,6 +204,14 @@ def build() -> dict:
               (f"sum(rate(parlay_notify_replies_lost_total{{{NS}}}[{RATE}]))", "lost")], "ops"))
     L.add(ts("Call-direction answer latency",
              quantiles("parlay_notify_reply_seconds", "", NS, ""), "s"))
+
+    L.row("Presence fan-out (presence)")
+    L.add(ts("Notifications queued / s by kind",
+             [(f"sum by (kind) (rate(parlay_presence_notifications_total{{{NS}}}[{RATE}]))", "{{kind}}")],
+             "ops", stack=True,
+             desc="presenceList: presence-list subscriptions' notifications, after coalescing; "
+                  "watchers: watcher subscriptions' notifications.",
+             links=[trace_link("Presence traces", '{resource.service.name="parlay-presence"}')]), w=24)
 
     L.row("Call decisions (Call Notification, call direction)")
     L.add(ts("Decisions / s by action and source",
