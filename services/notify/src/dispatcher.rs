@@ -75,8 +75,9 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Runs until `shutdown`, then waits for the attempts in flight (each bounded by the
-    /// attempt timeout), those handed over meanwhile included.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// attempt timeout), those handed over meanwhile included, and for the jobs the
+    /// consumer hands over until it has stopped (`consumer_stopped`).
+    pub async fn run(self, shutdown: CancellationToken, consumer_stopped: CancellationToken) {
         let this = Arc::new(self);
         let mut inflight = JoinSet::new();
         let mut asking = JoinSet::new();
@@ -141,7 +142,11 @@ impl Dispatcher {
             }
         }
         // Jobs handed over as shutdown began are leased to this instance: attempt them
-        // rather than leave them to wait for their lease to run out.
+        // rather than leave them to wait for their lease to run out. The consumer finishes
+        // storing the chunk it holds when shutdown comes, and hands that chunk's jobs over
+        // after this loop may have ended: they are taken once it has stopped.
+        this.start(this.handoff.take_arrived(), &mut inflight, &mut asking);
+        consumer_stopped.cancelled().await;
         this.start(this.handoff.take_arrived(), &mut inflight, &mut asking);
         while let Some(done) = inflight.join_next().await {
             ended(done);
@@ -373,4 +378,116 @@ fn ended(done: Result<bool, tokio::task::JoinError>) -> bool {
         }
         true
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::{Router, http::StatusCode, routing::post};
+    use parlay_kit::bus::MemoryBus;
+    use parlay_proto::notify::v1::NotificationJob;
+    use sea_orm::EntityTrait;
+
+    use super::*;
+    use crate::{convert, entity::job::Status};
+
+    /// An application answering 204 to every POST; its URL and how many it got.
+    async fn application() -> (String, Arc<AtomicUsize>) {
+        let posts = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&posts);
+        let app = Router::new().route(
+            "/hook",
+            post(move || async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                StatusCode::NO_CONTENT
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, posts)
+    }
+
+    #[tokio::test]
+    async fn jobs_handed_over_as_the_consumer_stops_are_attempted_before_the_dispatcher_ends() {
+        let (url, posts) = application().await;
+        let dir = std::env::temp_dir().join(parlay_kit::ids::new_id("dispatcher-test-"));
+        let db = parlay_kit::db::connect_and_migrate::<crate::Migrator>(
+            &parlay_kit::db::sqlite_url(&dir, "notify"),
+        )
+        .await
+        .unwrap();
+        let config = parlay_kit::Config::default().notify;
+        let handoff = Arc::new(Handoff::new(config.concurrency));
+        let dispatcher = Dispatcher {
+            db: db.clone(),
+            recorder: Recorder::start(db.clone()),
+            sender: Sender::new(&config).unwrap(),
+            config: config.clone(),
+            handoff: Arc::clone(&handoff),
+            bus: Arc::new(MemoryBus::new()),
+        };
+        // What the consumer does with a chunk: the job stored leased to this instance, in
+        // a slot of its pool.
+        let now = store::now();
+        let mut row = convert::job_row(
+            NotificationJob {
+                job_id: "nj-handed-late".into(),
+                application_id: "app1".into(),
+                notify_url: url,
+                body: b"{}".to_vec(),
+                content_type: "application/json".into(),
+                resource_kind: "test".into(),
+                resource_id: "r1".into(),
+                created_at: Some(parlay_kit::wire::timestamp(now)),
+                expires_at: Some(parlay_kit::wire::timestamp(
+                    now + chrono::TimeDelta::seconds(60),
+                )),
+                reply_to: None,
+                order_key: String::new(),
+            },
+            None,
+            now,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let lease_until = lease_until(now, config.lease_secs, None);
+        row.lease_until = Some(lease_until);
+        store::insert_jobs(&db, std::slice::from_ref(&row))
+            .await
+            .unwrap();
+        let slot = handoff.take(Pool::Ordinary, 1).unwrap();
+
+        // Shutdown comes while the consumer is still storing that chunk.
+        let shutdown = CancellationToken::new();
+        let consumer_stopped = CancellationToken::new();
+        shutdown.cancel();
+        let running = tokio::spawn(dispatcher.run(shutdown, consumer_stopped.clone()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !running.is_finished(),
+            "the dispatcher waits for the consumer to stop"
+        );
+        handoff.arrived(vec![Leased {
+            job: row,
+            lease_until,
+            slot,
+        }]);
+        consumer_stopped.cancel();
+        tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the dispatcher ends once the consumer stopped")
+            .unwrap();
+
+        assert_eq!(posts.load(Ordering::SeqCst), 1, "attempted before the end");
+        let stored = job::Entity::find_by_id("nj-handed-late")
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((stored.status, stored.attempts), (Status::Delivered, 1));
+        db.close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

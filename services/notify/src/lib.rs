@@ -133,10 +133,17 @@ impl Notify {
             handoff,
             bus,
         };
+        // Cancelled when the consumer's task ends, however it ends.
+        let consumer_stopped = CancellationToken::new();
+        let stopped = consumer_stopped.clone().drop_guard();
+        let consumer = consumer.run(deliveries, shutdown.clone());
         Ok(Notify {
-            consumer: tokio::spawn(consumer.run(deliveries, shutdown.clone())),
+            consumer: tokio::spawn(async move {
+                let _stopped = stopped;
+                consumer.await
+            }),
             janitor: tokio::spawn(janitor.run(shutdown.clone())),
-            dispatcher: tokio::spawn(dispatcher.run(shutdown)),
+            dispatcher: tokio::spawn(dispatcher.run(shutdown, consumer_stopped)),
         })
     }
 
