@@ -82,12 +82,48 @@ impl Hooks {
     /// Waits until every key of `expected` arrived, or nothing new came for `quiet`, or
     /// `limit` passed.
     pub async fn wait_for(&self, expected: &[String], quiet: Duration, limit: Duration) {
+        self.wait_until(
+            |seen| expected.iter().all(|k| seen.contains_key(k)),
+            quiet,
+            limit,
+        )
+        .await;
+    }
+
+    /// Waits until `n` keys that `wanted` picks arrived, or nothing new came for `quiet`,
+    /// or `limit` passed.
+    pub async fn wait_count(
+        &self,
+        wanted: impl Fn(&str) -> bool,
+        n: usize,
+        quiet: Duration,
+        limit: Duration,
+    ) {
+        self.wait_until(
+            |seen| seen.keys().filter(|k| wanted(k)).count() >= n,
+            quiet,
+            limit,
+        )
+        .await;
+    }
+
+    /// Waits until nothing new came for `quiet`.
+    pub async fn wait_quiet(&self, quiet: Duration) {
+        self.wait_until(|_| false, quiet, quiet * 10).await;
+    }
+
+    async fn wait_until(
+        &self,
+        done: impl Fn(&HashMap<String, Vec<Instant>>) -> bool,
+        quiet: Duration,
+        limit: Duration,
+    ) {
         let until = Instant::now() + limit;
         let mut last = (usize::MAX, Instant::now());
         loop {
             let (all, now) = {
                 let seen = self.seen.lock().unwrap();
-                (expected.iter().all(|k| seen.contains_key(k)), seen.len())
+                (done(&seen), seen.len())
             };
             if all || Instant::now() > until {
                 return;
@@ -99,6 +135,16 @@ impl Hooks {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// How many keys that `wanted` picks arrived, and when the last of them first did.
+    pub fn count(&self, wanted: impl Fn(&str) -> bool) -> (usize, Option<Instant>) {
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .filter(|(k, _)| wanted(k))
+            .fold((0, None), |(n, last), (_, times)| {
+                (n + 1, last.max(Some(times[0])))
+            })
     }
 
     pub fn reconcile(&self, expected: &[String]) -> Reconciled {

@@ -6,7 +6,9 @@ use std::{path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
 
-use crate::{Ctx, Run, scenarios::Meter, suite::Suite};
+use tokio::time::Instant;
+
+use crate::{Ctx, Run, hooks::Hooks, scenarios::Meter, suite::Suite};
 
 /// wrk on PATH, or None (with why on stderr).
 fn wrk_binary() -> Option<PathBuf> {
@@ -67,6 +69,7 @@ fn parse_wrk(out: &str) -> anyhow::Result<Run> {
         bail!("wrk printed no summary: {out}");
     };
     run.insert("accepted_s".into(), (total - non2xx) / secs);
+    run.insert("answered_2xx".into(), total - non2xx);
     run.insert("requests".into(), total);
     run.insert("errors".into(), non2xx + errors);
     Ok(run)
@@ -102,9 +105,9 @@ pub async fn wrk(
     let _ = std::fs::remove_file(&script_file);
     let text = String::from_utf8_lossy(&out.stdout);
     let mut run = parse_wrk(&text)?;
-    let accepted = run["accepted_s"] * ctx.pick(10.0, 2.0);
     if !pids.is_empty() {
-        meter.finish(&mut run, accepted as u64);
+        let answered = run["answered_2xx"] as u64;
+        meter.finish(&mut run, answered);
     }
     eprintln!(
         "  wrk: {:.0} accepted/s, p99 {:.1} ms",
@@ -114,9 +117,21 @@ pub async fn wrk(
     Ok(Some(run))
 }
 
+/// The `callbackData` of the sends wrk makes, by which their receipts are told apart.
+pub const WRK_CALLBACK_DATA: &str = "wrk";
+
 /// H1 loaded by wrk as Kannel is: a JSON send-SMS POST per request, a varying `to`, a
-/// delivery receipt requested from each; the figures prefixed `wrk_`.
-pub async fn wrk_h1(ctx: &Ctx, suite: &Suite, hook: &str) -> anyhow::Result<Option<Run>> {
+/// delivery receipt requested from each; the figures prefixed `wrk_`. Then, as Kannel's
+/// peer script waits for its DLRs, the wait for every accepted send's `DeliveredToTerminal`
+/// at `hooks` (bounded): the suite's CPU over the load and that wait, a send with its
+/// receipts' webhooks, is `wrk_settled_cpu_s_per_1k`, comparable with Kannel's
+/// `cpu_s_per_1k`.
+pub async fn wrk_h1(
+    ctx: &Ctx,
+    suite: &Suite,
+    hooks: &Hooks,
+    hook: &str,
+) -> anyhow::Result<Option<Run>> {
     let script = r#"
 local threads = 0
 function setup(thread)
@@ -129,13 +144,15 @@ function request()
   local to = string.format("tel:+1554%d%07d", tid, counter)
   local body = '{"outboundMessageRequest":{"address":["' .. to .. '"],"senderAddress":"tel:+15551230001",'
     .. '"outboundSMSTextMessage":{"message":"Your code is 123456"},'
-    .. '"receiptRequest":{"notifyURL":"HOOK","callbackData":"wrk"}}}'
+    .. '"receiptRequest":{"notifyURL":"HOOK","callbackData":"CALLBACK_DATA"}}}'
   return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer KEY"}, body)
 end
 "#
     .replace("HOOK", hook)
+    .replace("CALLBACK_DATA", WRK_CALLBACK_DATA)
     .replace("KEY", &suite.key);
-    let Some(run) = wrk(
+    let whole = Meter::of(suite.pids());
+    let Some(mut run) = wrk(
         ctx,
         &crate::scenarios::sms_url(suite),
         Some(&script),
@@ -145,6 +162,34 @@ end
     else {
         return Ok(None);
     };
+    let loaded = Instant::now();
+    // Answered 201 while wrk counted; up to one a connection more were accepted as it
+    // stopped, whose answers it did not count: their receipts are waited for too, as long
+    // as they keep coming.
+    let accepted = run["answered_2xx"] as usize;
+    let terminal = |k: &str| k.starts_with("wrk:") && k.ends_with("/DeliveredToTerminal");
+    let quiet = Duration::from_secs(ctx.pick(10, 5));
+    let limit = Duration::from_secs(ctx.pick(180, 30));
+    hooks.wait_count(terminal, accepted, quiet, limit).await;
+    hooks.wait_quiet(Duration::from_secs(1)).await;
+    let cpu = whole.cpu_secs();
+    let (receipts, last) = hooks.count(terminal);
+    eprintln!(
+        "  wrk: {accepted} answered 201, {receipts} sends' DeliveredToTerminal receipts arrived, \
+         {cpu:.1} CPU-s in all"
+    );
+    run.insert("accepted".into(), accepted as f64);
+    run.insert("receipts".into(), receipts as f64);
+    run.insert(
+        "receipts_settled_ms".into(),
+        last.map_or(0.0, |l| {
+            l.saturating_duration_since(loaded).as_secs_f64() * 1000.0
+        }),
+    );
+    run.insert(
+        "settled_cpu_s_per_1k".into(),
+        cpu * 1000.0 / receipts.max(1) as f64,
+    );
     Ok(Some(
         run.into_iter()
             .map(|(k, v)| (format!("wrk_{k}"), v))
@@ -169,6 +214,25 @@ fn kannel_script() -> anyhow::Result<PathBuf> {
     }
 }
 
+/// How long wrk loads Kannel.
+const KANNEL_SECS: u64 = 10;
+
+/// The CPU seconds of Kannel's own processes (bearerbox, smsbox and fakesmsc, the network
+/// it talks to, as netsim is the suite's) over the script's run, its load and the wait for
+/// the DLRs, from the script's line `CPU seconds: bearerbox B, smsbox S, fakesmsc F, DLR
+/// receiver R, wrk W`; the receiver and wrk are the load's, as the harness's are.
+fn kannel_cpu(text: &str) -> Option<f64> {
+    let line = text.lines().rev().find(|l| l.contains("CPU seconds:"))?;
+    let of = |name: &str| -> Option<f64> {
+        let rest = &line[line.find(&format!("{name} "))? + name.len() + 1..];
+        rest.split(|c: char| c == ',' || c.is_whitespace())
+            .next()?
+            .parse()
+            .ok()
+    };
+    Some(of("bearerbox")? + of("smsbox")? + of("fakesmsc")?)
+}
+
 /// Kannel, loaded by its script (wrk, 2 threads, 32 connections, 10 s, a DLR per message,
 /// TCP_NODELAY on: Kannel at its best). Skipped in smoke mode: the script installs Debian
 /// packages and runs for half a minute.
@@ -185,7 +249,7 @@ pub async fn kannel(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             Duration::from_secs(600),
             tokio::process::Command::new("bash")
                 .arg(&script)
-                .env("DUR", "10")
+                .env("DUR", KANNEL_SECS.to_string())
                 .env("CONNS", "32")
                 .env("NODELAY", "1")
                 .output(),
@@ -213,12 +277,34 @@ pub async fn kannel(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
         let [accepted, delivered, dlrs, errors] = nums[..] else {
             bail!("cannot read the Kannel result: {line}");
         };
-        runs.push(Run::from([
+        let mut run = Run::from([
             ("accepted_s".into(), accepted),
             ("delivered".into(), delivered),
             ("dlrs".into(), dlrs),
             ("errors".into(), errors),
-        ]));
+        ]);
+        if let Some(cpu) = kannel_cpu(&text) {
+            run.insert("cpu_s".into(), cpu);
+            run.insert(
+                "cpu_s_per_1k".into(),
+                cpu * 1000.0 / (accepted * KANNEL_SECS as f64).max(1.0),
+            );
+        }
+        runs.push(run);
     }
     Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kannel_cpu_sums_its_three_processes() {
+        let text = "peer-kannel: load: wrk -t2 -c32 -d10s on sendsms\n\
+            peer-kannel: CPU seconds: bearerbox 7.5, smsbox 6.25, fakesmsc 1.0, DLR receiver 2.0, wrk 3.0\n\
+            kannel: 9000 req/s accepted, 90000 delivered to SMSC, 90000 DLRs, 0 errors";
+        assert_eq!(kannel_cpu(text), Some(14.75));
+        assert_eq!(kannel_cpu("kannel: 9000 req/s accepted"), None);
+    }
 }

@@ -76,6 +76,11 @@ impl Meter {
         }
     }
 
+    /// CPU seconds the processes used since the start.
+    pub fn cpu_secs(&self) -> f64 {
+        crate::sys::usage(&self.pids).cpu_secs - self.before.cpu_secs
+    }
+
     pub fn finish(self, run: &mut Run, ops: u64) {
         let after = crate::sys::usage(&self.pids);
         let cpu = after.cpu_secs - self.before.cpu_secs;
@@ -161,12 +166,18 @@ fn sms_body(to: &str, hook: &str) -> Value {
         "receiptRequest": {"notifyURL": hook, "callbackData": "bench"}}})
 }
 
-/// `request id/status` of a deliveryInfoNotification.
+/// `request id/status` of a deliveryInfoNotification, after `wrk:` for the sends wrk
+/// made (their `callbackData`, [`crate::peer::WRK_CALLBACK_DATA`]).
 fn receipt_key(v: &Value) -> Option<String> {
     let n = &v["deliveryInfoNotification"];
     let request = n["link"][0]["href"].as_str()?.rsplit('/').next()?;
+    let by = if n["callbackData"] == crate::peer::WRK_CALLBACK_DATA {
+        "wrk:"
+    } else {
+        ""
+    };
     Some(format!(
-        "{request}/{}",
+        "{by}{request}/{}",
         n["deliveryInfo"]["deliveryStatus"].as_str()?
     ))
 }
@@ -267,7 +278,7 @@ pub async fn h1(ctx: &Ctx) -> anyhow::Result<Vec<Run>> {
             run.insert("duplicated".into(), r.duplicated as f64);
             runs.push(run);
         }
-        if let Some(wrk) = crate::peer::wrk_h1(ctx, suite, &hook).await? {
+        if let Some(wrk) = crate::peer::wrk_h1(ctx, suite, &hooks, &hook).await? {
             for run in &mut runs {
                 run.extend(wrk.clone());
             }
