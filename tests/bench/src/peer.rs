@@ -166,19 +166,18 @@ end
     // Answered 201 while wrk counted; up to one a connection more were accepted as it
     // stopped, whose answers it did not count: their receipts are waited for too, as long
     // as they keep coming.
-    let accepted = run["answered_2xx"] as usize;
+    let answered = run["answered_2xx"] as usize;
     let terminal = |k: &str| k.starts_with("wrk:") && k.ends_with("/DeliveredToTerminal");
     let quiet = Duration::from_secs(ctx.pick(10, 5));
     let limit = Duration::from_secs(ctx.pick(180, 30));
-    hooks.wait_count(terminal, accepted, quiet, limit).await;
+    hooks.wait_count(terminal, answered, quiet, limit).await;
     hooks.wait_quiet(Duration::from_secs(1)).await;
     let cpu = whole.cpu_secs();
     let (receipts, last) = hooks.count(terminal);
     eprintln!(
-        "  wrk: {accepted} answered 201, {receipts} sends' DeliveredToTerminal receipts arrived, \
+        "  wrk: {answered} answered 201, {receipts} sends' DeliveredToTerminal receipts arrived, \
          {cpu:.1} CPU-s in all"
     );
-    run.insert("accepted".into(), accepted as f64);
     run.insert("receipts".into(), receipts as f64);
     run.insert(
         "receipts_settled_ms".into(),
