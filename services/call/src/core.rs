@@ -15,9 +15,7 @@
 //! to the connection's thread each): the inbox insert with the sessions' reads, each lookup
 //! the changes need, and every write with the commit. A batch that creates a session for a
 //! network call attempt is two calls, one that decides a call three, where they were seven
-//! and eight a statement at a time. On PostgreSQL the writes of a batch that only creates
-//! sessions go with the commit in one round trip; the other steps read, and go a statement
-//! at a time.
+//! and eight a statement at a time.
 
 use std::{
     collections::{BTreeMap, HashMap},

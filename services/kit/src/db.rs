@@ -4,7 +4,6 @@
 
 use std::{path::Path, sync::Arc, time::Duration};
 
-use sea_orm::sqlx;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, EntityTrait, FromQueryResult, QueryResult, RuntimeErr, SqliteTransactionMode, Statement,
@@ -251,38 +250,20 @@ pub async fn write_together(
 /// their commit (an error of the caller's between steps) close the connection, which rolls
 /// the transaction back; the pool opens another.
 ///
-/// On PostgreSQL a step of plain writes (`plain_write`: inserts of values, deletes and
-/// updates of the rows they name) is one round trip: its statements, with `BEGIN` before
-/// the first step's and `COMMIT` after the last's, go as one simple query with their values
-/// written in as literals (`postgres_inlined`), where the extended protocol waits for the
-/// server once a statement. Any other step goes a prepared statement at a time (`BEGIN`
-/// and `COMMIT` a round trip each): a step that reads, whose prepared plans the server
-/// keeps; a step of one statement alone; a step holding a value of a type not written as
-/// a literal here. A failed step is rolled back and the connection goes back to the pool;
-/// steps dropped before their commit close the connection, as on SQLite.
+/// On PostgreSQL it is an ordinary transaction, a round trip a statement.
 pub async fn begin_steps(db: &DatabaseConnection) -> Result<Steps, DbErr> {
-    let acquired = |e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e)));
-    match db.get_database_backend() {
-        DbBackend::Sqlite => Ok(Steps::Sqlite {
-            conn: Some(
-                db.get_sqlite_connection_pool()
-                    .acquire()
-                    .await
-                    .map_err(acquired)?,
-            ),
-            begun: false,
-        }),
-        DbBackend::Postgres => Ok(Steps::Postgres {
-            conn: Some(
-                db.get_postgres_connection_pool()
-                    .acquire()
-                    .await
-                    .map_err(acquired)?,
-            ),
-            begun: false,
-        }),
-        other => Err(DbErr::Custom(format!("no steps on {other:?}"))),
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(Steps::Transaction(Some(begin_write(db).await?)));
     }
+    let conn = db
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
+    Ok(Steps::Sqlite {
+        conn: Some(conn),
+        begun: false,
+    })
 }
 
 /// A write transaction run in steps ([`begin_steps`]).
@@ -293,12 +274,8 @@ pub enum Steps {
         conn: Option<sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite>>,
         begun: bool,
     },
-    /// PostgreSQL: the pooled connection (None once committed or rolled back) and whether
-    /// `BEGIN` went out yet.
-    Postgres {
-        conn: Option<sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Postgres>>,
-        begun: bool,
-    },
+    /// Any other database: sea-orm's transaction (None once committed).
+    Transaction(Option<DatabaseTransaction>),
 }
 
 impl Steps {
@@ -340,11 +317,7 @@ impl Steps {
         }
         let returned = self.run(statements, false).await?;
         if !check(&returned) {
-            if let Steps::Postgres { conn, .. } = &mut self
-                && let Some(held) = conn.take()
-            {
-                rollback(held).await;
-            }
+            // Dropped, the transaction rolls back.
             return Ok(None);
         }
         self.run(&[], true).await?;
@@ -370,64 +343,58 @@ impl Steps {
     ) -> Result<Vec<Vec<QueryResult>>, DbErr> {
         let finished = || DbErr::Custom("the transaction has ended".into());
         match self {
+            Steps::Transaction(txn) => {
+                let open = txn.as_ref().ok_or_else(finished)?;
+                let mut returned = Vec::with_capacity(statements.len());
+                for statement in statements {
+                    match open.query_all_raw(statement.clone()).await {
+                        Ok(rows) => returned.push(rows),
+                        Err(e) => {
+                            // Rolled back as it drops: a failed transaction has ended, as
+                            // on SQLite.
+                            txn.take();
+                            return Err(e);
+                        }
+                    }
+                }
+                if last {
+                    txn.take().ok_or_else(finished)?.commit().await?;
+                }
+                Ok(returned)
+            }
             Steps::Sqlite { conn, begun } => {
                 let held = conn.as_mut().ok_or_else(finished)?;
                 let opening = !*begun;
                 *begun = true;
-                let stepped = sqlite_step(held, statements, opening, last).await;
-                ended(conn, last, stepped).await
+                match sqlite_step(held, statements, opening, last).await {
+                    Ok(returned) => {
+                        if last {
+                            conn.take();
+                        }
+                        Ok(returned)
+                    }
+                    Err(e) => {
+                        if let Some(held) = conn.take() {
+                            rollback(held).await;
+                        }
+                        Err(e)
+                    }
+                }
             }
-            Steps::Postgres { conn, begun } => {
-                let held = conn.as_mut().ok_or_else(finished)?;
-                let opening = !*begun;
-                *begun = true;
-                let stepped = postgres_step(held, statements, opening, last).await;
-                ended(conn, last, stepped).await
-            }
-        }
-    }
-}
-
-/// What a step returned, after letting go of the connection when the transaction ended:
-/// committed with the last step, or rolled back when a step failed.
-async fn ended<DB: sqlx::Database>(
-    conn: &mut Option<sea_orm::sqlx::pool::PoolConnection<DB>>,
-    last: bool,
-    stepped: Result<Vec<Vec<QueryResult>>, DbErr>,
-) -> Result<Vec<Vec<QueryResult>>, DbErr>
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-{
-    match stepped {
-        Ok(returned) => {
-            if last {
-                conn.take();
-            }
-            Ok(returned)
-        }
-        Err(e) => {
-            if let Some(held) = conn.take() {
-                rollback(held).await;
-            }
-            Err(e)
         }
     }
 }
 
 impl Drop for Steps {
     fn drop(&mut self) {
-        // Left in the middle: the transaction is open on the connection, and no other
-        // task may write in it. Closed, the connection rolls it back.
-        match self {
-            Steps::Sqlite {
-                conn: Some(conn),
-                begun: true,
-            } => conn.close_on_drop(),
-            Steps::Postgres {
-                conn: Some(conn),
-                begun: true,
-            } => conn.close_on_drop(),
-            _ => {}
+        if let Steps::Sqlite {
+            conn: Some(conn),
+            begun: true,
+        } = self
+        {
+            // Left in the middle: the transaction is open on it, and no other task may
+            // write in it. Closed, the connection rolls it back.
+            conn.close_on_drop();
         }
     }
 }
@@ -440,6 +407,8 @@ async fn sqlite_step(
     opening: bool,
     last: bool,
 ) -> Result<Vec<Vec<QueryResult>>, DbErr> {
+    use futures::TryStreamExt;
+    use sea_orm::sqlx::{self, Either};
     let mut sql = String::new();
     if opening {
         sql.push_str("BEGIN IMMEDIATE;\n");
@@ -459,129 +428,14 @@ async fn sqlite_step(
     // ends each one's rows with its result (sqlx marks this SQLite-only way deprecated;
     // the tests below fail if it goes).
     #[allow(deprecated)]
-    let results = sqlx::query_with(
+    let mut results = sqlx::query_with(
         sqlx::AssertSqlSafe(sql),
         sea_query_sqlx::SqlxValues(sea_orm::sea_query::Values(values)),
     )
     .fetch_many(&mut **conn);
-    results_apart(results, opening, statements.len()).await
-}
-
-/// Rolls back the transaction open on `conn` (after a failed step) before the connection
-/// goes back to the pool; one that cannot be rolled back is closed instead.
-async fn rollback<DB: sqlx::Database>(mut conn: sea_orm::sqlx::pool::PoolConnection<DB>)
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-{
-    // The failed statement may have been BEGIN itself: then there is nothing to roll back
-    // (SQLite says so with an error, PostgreSQL with a warning).
-    let rolled_back = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-    if rolled_back.is_err_and(|e| !e.to_string().contains("no transaction is active")) {
-        conn.close_on_drop();
-    }
-}
-
-/// One step on PostgreSQL ([`begin_steps`]).
-async fn postgres_step(
-    conn: &mut sea_orm::sqlx::pool::PoolConnection<sqlx::Postgres>,
-    statements: &[Statement],
-    opening: bool,
-    last: bool,
-) -> Result<Vec<Vec<QueryResult>>, DbErr> {
-    let failed = |e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)));
-    let together = statements.len() + usize::from(opening) + usize::from(last) > 1
-        && statements.iter().all(|s| plain_write(&s.sql));
-    if together
-        && let Some(inlined) = statements
-            .iter()
-            .map(postgres_inlined)
-            .collect::<Option<Vec<_>>>()
-    {
-        let mut sql = String::new();
-        if opening {
-            sql.push_str("BEGIN;\n");
-        }
-        for statement in inlined {
-            sql.push_str(&statement);
-            sql.push_str(";\n");
-        }
-        if last {
-            sql.push_str("COMMIT;");
-        }
-        let results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_many(&mut **conn);
-        return results_apart(results, opening, statements.len()).await;
-    }
-    // A round trip a statement.
-    if opening {
-        sqlx::raw_sql("BEGIN")
-            .execute(&mut **conn)
-            .await
-            .map_err(failed)?;
-    }
-    let mut returned = Vec::with_capacity(statements.len());
-    for statement in statements {
-        let values = statement
-            .values
-            .clone()
-            .unwrap_or(sea_orm::sea_query::Values(Vec::new()));
-        let rows = sqlx::query_with(
-            sqlx::AssertSqlSafe(statement.sql.clone()),
-            sea_query_sqlx::SqlxValues(values),
-        )
-        .fetch_all(&mut **conn)
-        .await
-        .map_err(failed)?;
-        returned.push(rows.into_iter().map(QueryResult::from).collect());
-    }
-    if last {
-        sqlx::raw_sql("COMMIT")
-            .execute(&mut **conn)
-            .await
-            .map_err(failed)?;
-    }
-    Ok(returned)
-}
-
-/// Whether `sql` is a write PostgreSQL plans at once: an insert of values, a delete of the
-/// rows it names, an update of the rows it names or of those a list of values names
-/// (`update_each`). Written in, such a statement costs the server less than the round trip
-/// it saves. A statement that reads other rows (a join, a subquery) is worth its prepared
-/// plan: planned again each time, it costs the server more (docs/benchmarks.md,
-/// twenty-fourth pass).
-fn plain_write(sql: &str) -> bool {
-    let mut words = sql
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_uppercase);
-    let first = words.next();
-    let mut words = words.peekable();
-    let mut plain = matches!(first.as_deref(), Some("INSERT" | "DELETE" | "UPDATE"));
-    while plain && let Some(word) = words.next() {
-        plain = match word.as_str() {
-            "SELECT" | "USING" => false,
-            "FROM" if first.as_deref() == Some("UPDATE") => {
-                words.peek().map(String::as_str) == Some("VALUES")
-            }
-            _ => true,
-        };
-    }
-    plain
-}
-
-/// The rows of each of `count` statements apart, from a query's results: a statement's
-/// rows, then its end. The first end is `BEGIN`'s when `opening`; any after the
-/// statements' are `COMMIT`'s.
-async fn results_apart<Q, R>(
-    mut results: impl futures::Stream<Item = Result<sqlx::Either<Q, R>, sqlx::Error>> + Unpin,
-    opening: bool,
-    count: usize,
-) -> Result<Vec<Vec<QueryResult>>, DbErr>
-where
-    QueryResult: From<R>,
-{
-    use futures::TryStreamExt;
+    // BEGIN's result comes first, without rows.
     let mut ends_to_skip = usize::from(opening);
-    let mut returned = Vec::with_capacity(count);
+    let mut returned = Vec::with_capacity(statements.len());
     let mut rows = Vec::new();
     while let Some(item) = results
         .try_next()
@@ -589,130 +443,31 @@ where
         .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))?
     {
         match item {
-            sqlx::Either::Right(row) => rows.push(QueryResult::from(row)),
-            sqlx::Either::Left(_) if ends_to_skip > 0 => ends_to_skip -= 1,
-            sqlx::Either::Left(_) => returned.push(std::mem::take(&mut rows)),
+            Either::Right(row) => rows.push(QueryResult::from(row)),
+            Either::Left(_) if ends_to_skip > 0 => ends_to_skip -= 1,
+            Either::Left(_) => returned.push(std::mem::take(&mut rows)),
         }
     }
-    returned.truncate(count);
-    if returned.len() != count {
+    // COMMIT's result came last.
+    returned.truncate(statements.len());
+    if returned.len() != statements.len() {
         return Err(DbErr::Custom(format!(
-            "{count} statements gave {} results",
+            "{} statements gave {} results",
+            statements.len(),
             returned.len()
         )));
     }
     Ok(returned)
 }
 
-/// `statement`'s text with its values (`$1`, `$2`, …) written in as PostgreSQL literals,
-/// each cast to the type sqlx would bind it as (`text`, `int8`, `timestamptz`, …), so the
-/// statement means what it means with bound values. None when it holds a value of another
-/// type, or text this does not read (a comment, a dollar-quoted string): such a statement
-/// goes with its values bound.
-///
-/// The scan skips quoted strings (with their `''`, and `\` escapes in `E'…'`) and quoted
-/// identifiers; a `$` followed by digits outside them, not ending an identifier, is a
-/// parameter.
-fn postgres_inlined(statement: &Statement) -> Option<String> {
-    let sql = statement.sql.as_str();
-    let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
-    let b = sql.as_bytes();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
-    let mut out = String::with_capacity(sql.len() + 24 * values.len());
-    let (mut i, mut copied) = (0, 0);
-    while i < b.len() {
-        match b[i] {
-            b'\'' => {
-                let escapes =
-                    i > 0 && matches!(b[i - 1], b'E' | b'e') && (i < 2 || !ident(b[i - 2]));
-                i += 1;
-                loop {
-                    match b.get(i)? {
-                        b'\\' if escapes => i += 2,
-                        b'\'' if b.get(i + 1) == Some(&b'\'') => i += 2,
-                        b'\'' => break,
-                        _ => i += 1,
-                    }
-                }
-                i += 1;
-            }
-            b'"' => {
-                i += 1 + b.get(i + 1..)?.iter().position(|&c| c == b'"')? + 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => return None,
-            b'/' if b.get(i + 1) == Some(&b'*') => return None,
-            b'$' if i > 0 && ident(b[i - 1]) => i += 1,
-            b'$' => {
-                let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                if digits == 0 {
-                    return None;
-                }
-                let n: usize = sql[i + 1..i + 1 + digits].parse().ok()?;
-                out.push_str(&sql[copied..i]);
-                postgres_literal(&mut out, values.get(n.checked_sub(1)?)?)?;
-                i += 1 + digits;
-                copied = i;
-            }
-            _ => i += 1,
-        }
+/// Rolls back the transaction open on `conn` (after a failed step) before the connection
+/// goes back to the pool; one that cannot be rolled back is closed instead.
+async fn rollback(mut conn: sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite>) {
+    // The failed statement may have been BEGIN itself: then there is nothing to roll back.
+    let rolled_back = sea_orm::sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    if rolled_back.is_err_and(|e| !e.to_string().contains("no transaction is active")) {
+        conn.close_on_drop();
     }
-    out.push_str(&sql[copied..]);
-    Some(out)
-}
-
-/// Writes `value` as a PostgreSQL literal of the type sqlx binds it as; None for a type
-/// not written here.
-fn postgres_literal(out: &mut String, value: &Value) -> Option<()> {
-    use std::fmt::Write;
-    let utc = |t: &chrono::DateTime<chrono::Utc>| {
-        (1..=9999)
-            .contains(&chrono::Datelike::year(t))
-            .then(|| t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
-    };
-    let (text, cast) = match value {
-        Value::Bool(v) => (v.map(|v| v.to_string()), "bool"),
-        Value::SmallInt(v) => (v.map(|v| v.to_string()), "int2"),
-        Value::Int(v) => (v.map(|v| v.to_string()), "int4"),
-        Value::BigInt(v) => (v.map(|v| v.to_string()), "int8"),
-        // PostgreSQL's text holds no NUL: such a value goes bound, for the server's error.
-        Value::String(v) if !v.as_deref().is_some_and(|v| v.contains('\0')) => (v.clone(), "text"),
-        Value::ChronoDateTimeUtc(v) => match v {
-            Some(t) => (Some(utc(t)?), "timestamptz"),
-            None => (None, "timestamptz"),
-        },
-        Value::ChronoDateTimeWithTimeZone(v) => match v {
-            Some(t) => (Some(utc(&t.to_utc())?), "timestamptz"),
-            None => (None, "timestamptz"),
-        },
-        Value::Bytes(Some(v)) => {
-            out.push_str("decode('");
-            for byte in v {
-                write!(out, "{byte:02x}").ok()?;
-            }
-            out.push_str("', 'hex')");
-            return Some(());
-        }
-        Value::Bytes(None) => (None, "bytea"),
-        _ => return None,
-    };
-    match text {
-        None => out.push_str("NULL"),
-        // Without a backslash, a quoted string reads the same whatever
-        // standard_conforming_strings says; with one, an E'…' string, each backslash doubled.
-        Some(text) => {
-            let escaped = text.contains('\\');
-            out.push_str(if escaped { "E'" } else { "'" });
-            for c in text.chars() {
-                match c {
-                    '\'' => out.push_str("''"),
-                    '\\' => out.push_str("\\\\"),
-                    c => out.push(c),
-                }
-            }
-            out.push('\'');
-        }
-    }
-    write!(out, "::{cast}").ok()
 }
 
 /// Connects and applies `M`'s pending migrations.
@@ -1162,208 +917,5 @@ mod tests {
     #[tokio::test]
     async fn statements_are_written_together_on_postgres() {
         on_postgres(async |db: &DatabaseConnection| writes_statements_together(db).await).await;
-    }
-
-    fn pg(sql: &str, values: Vec<Value>) -> Statement {
-        Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-    }
-
-    #[test]
-    fn parameters_are_written_in_outside_quotes() {
-        let inlined = postgres_inlined(&pg(
-            r#"SELECT '$1', E'\'$1', 'it''s $2', "a$1""b", x$1, $2 FROM t WHERE v = $1"#,
-            vec![7i64.into(), "o'k".into()],
-        ));
-        assert_eq!(
-            inlined.as_deref(),
-            Some(
-                r#"SELECT '$1', E'\'$1', 'it''s $2', "a$1""b", x$1, 'o''k'::text FROM t WHERE v = '7'::int8"#
-            )
-        );
-        // Text this does not read, a parameter with no value, and a value of a type not
-        // written here: bound instead.
-        for (sql, values) in [
-            ("SELECT $1 -- $1", vec![1i64.into()]),
-            ("SELECT /* $1 */ $1", vec![1i64.into()]),
-            ("SELECT $$ $1 $$", vec![1i64.into()]),
-            ("SELECT $2", vec![1i64.into()]),
-            ("SELECT $0", vec![1i64.into()]),
-            ("SELECT 'open", vec![]),
-            ("SELECT $1", vec![1.5f64.into()]),
-            ("SELECT $1", vec!["nul\0".into()]),
-        ] {
-            assert_eq!(postgres_inlined(&pg(sql, values)), None, "{sql}");
-        }
-    }
-
-    #[test]
-    fn only_plain_writes_go_written_in() {
-        for sql in [
-            "INSERT INTO t (id) VALUES ($1) ON CONFLICT (id) DO NOTHING RETURNING id",
-            "\n\ninsert into t (id) values ($1)",
-            "DELETE FROM t WHERE id IN ($1, $2)",
-            "UPDATE t SET v = $1 WHERE id = $2 RETURNING id",
-            "UPDATE t SET v = given.column2 FROM (VALUES ($1, $2)) AS given WHERE t.id = given.column1",
-        ] {
-            assert!(plain_write(sql), "{sql}");
-        }
-        // As `update_each` writes it.
-        use crate::outbox::entity::{Column, Entity};
-        let (sql, values) = update_each::<Entity>(
-            Column::Seq,
-            &[Column::Subject],
-            &[Column::MsgId],
-            [vec![1i64.into(), "s".into(), "m".into()]],
-        )
-        .build(sea_orm::sea_query::PostgresQueryBuilder);
-        assert!(plain_write(&sql), "{sql}");
-        let inlined = postgres_inlined(&pg(&sql, values.0)).unwrap();
-        assert!(
-            inlined.contains("(VALUES ('1'::int8, 's'::text, 'm'::text))"),
-            "{inlined}"
-        );
-        for sql in [
-            "SELECT id FROM t",
-            "INSERT INTO t (id) SELECT id FROM u",
-            "DELETE FROM t USING u WHERE t.id = u.id",
-            "UPDATE t SET v = u.v FROM u WHERE t.id = u.id",
-            "UPDATE t SET v = (SELECT 1)",
-            "WITH a AS (SELECT 1) INSERT INTO t (id) VALUES (1)",
-            "BEGIN",
-            "",
-        ] {
-            assert!(!plain_write(sql), "{sql}");
-        }
-    }
-
-    #[test]
-    fn literals_carry_their_types() {
-        let at =
-            chrono::DateTime::parse_from_rfc3339("2026-12-07T15:50:01.123456789+01:00").unwrap();
-        let inlined = postgres_inlined(&pg(
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            vec![
-                (-5i64).into(),
-                (-3i32).into(),
-                true.into(),
-                at.to_utc().into(),
-                at.into(),
-                vec![0u8, 0xab].into(),
-                r"a\b".into(),
-                Value::String(None),
-            ],
-        ));
-        assert_eq!(
-            inlined.as_deref(),
-            Some(
-                r"VALUES ('-5'::int8, '-3'::int4, 'true'::bool, '2026-12-07 14:50:01.123456+00'::timestamptz, '2026-12-07 14:50:01.123456+00'::timestamptz, decode('00ab', 'hex'), E'a\\b'::text, NULL::text)"
-            )
-        );
-    }
-
-    /// Values written in read back as the same values bound, with the server reading
-    /// backslashes in ordinary strings too (standard_conforming_strings off).
-    async fn literals_mean_their_values(db: &DatabaseConnection) {
-        db.execute_unprepared(
-            "CREATE TABLE v (k INT8 PRIMARY KEY, s TEXT, n INT4, b BOOL, t TIMESTAMPTZ, x BYTEA)",
-        )
-        .await
-        .unwrap();
-        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T15:50:01.123456+00:00")
-            .unwrap()
-            .to_utc();
-        let odd =
-            "quote ' backslash \\ E'\\'' \\x1a \u{1a} \\z \\n \n tab \t é 💬 $1 -- /*".to_string();
-        let rows: Vec<Vec<Value>> = vec![
-            vec![
-                1i64.into(),
-                odd.clone().into(),
-                (-7i32).into(),
-                true.into(),
-                at.into(),
-                vec![0u8, 1, 0x5c, 0x27, 0xff].into(),
-            ],
-            vec![
-                2i64.into(),
-                Value::String(None),
-                Value::Int(None),
-                Value::Bool(None),
-                Value::ChronoDateTimeUtc(None),
-                Value::Bytes(None),
-            ],
-        ];
-        let insert = |row: Vec<Value>| {
-            pg(
-                "INSERT INTO v (k, s, n, b, t, x) VALUES ($1, $2, $3, $4, $5, $6) RETURNING k, s, n, b, t, x",
-                row,
-            )
-        };
-        for row in &rows {
-            assert!(postgres_inlined(&insert(row.clone())).is_some());
-        }
-        // Two statements and the commit: written in, one simple query, its rows read as text.
-        let returned = write_together(db, &[insert(rows[0].clone()), insert(rows[1].clone())])
-            .await
-            .unwrap();
-        let read = |r: &QueryResult| {
-            (
-                r.try_get::<Option<String>>("", "s").unwrap(),
-                r.try_get::<Option<i32>>("", "n").unwrap(),
-                r.try_get::<Option<bool>>("", "b").unwrap(),
-                r.try_get::<Option<chrono::DateTime<chrono::Utc>>>("", "t")
-                    .unwrap(),
-                r.try_get::<Option<Vec<u8>>>("", "x").unwrap(),
-            )
-        };
-        let expected = (
-            Some(odd),
-            Some(-7),
-            Some(true),
-            Some(at),
-            Some(vec![0u8, 1, 0x5c, 0x27, 0xff]),
-        );
-        assert_eq!(read(&returned[0][0]), expected);
-        assert_eq!(read(&returned[1][0]), (None, None, None, None, None));
-        // Read back bound (binary), the same.
-        let stored = db
-            .query_all_raw(pg(
-                "SELECT s, n, b, t, x FROM v WHERE k = $1",
-                vec![1i64.into()],
-            ))
-            .await
-            .unwrap();
-        assert_eq!(read(&stored[0]), expected);
-    }
-
-    #[tokio::test]
-    async fn literals_mean_their_values_on_postgres() {
-        on_postgres(async |db: &DatabaseConnection| {
-            let name: String = db
-                .query_one_raw(pg("SELECT current_database() AS d", vec![]))
-                .await
-                .unwrap()
-                .unwrap()
-                .try_get("", "d")
-                .unwrap();
-            db.execute_unprepared(&format!(
-                "ALTER DATABASE {name} SET standard_conforming_strings = off"
-            ))
-            .await
-            .unwrap();
-            // The setting applies to connections opened after it.
-            let url = format!("{}/{name}", test_postgres_server());
-            let fresh = connect(&url).await.unwrap();
-            let off: String = fresh
-                .query_one_raw(pg("SHOW standard_conforming_strings", vec![]))
-                .await
-                .unwrap()
-                .unwrap()
-                .try_get_by_index(0)
-                .unwrap();
-            assert_eq!(off, "off");
-            literals_mean_their_values(&fresh).await;
-            fresh.close().await.unwrap();
-        })
-        .await;
     }
 }

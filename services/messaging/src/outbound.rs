@@ -379,8 +379,7 @@ pub fn sends(db: DatabaseConnection, waker: outbox::Waker) -> Sends {
 }
 
 /// Stores `items` (requests, delivery rows and submits) in one transaction: on SQLite, one
-/// call to the connection's worker thread; on PostgreSQL, one round trip
-/// ([`write_together`]).
+/// call to the connection's worker thread ([`write_together`]).
 async fn insert(
     db: &DatabaseConnection,
     waker: &outbox::Waker,
