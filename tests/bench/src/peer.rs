@@ -8,7 +8,12 @@ use anyhow::{Context, bail};
 
 use tokio::time::Instant;
 
-use crate::{Ctx, Run, hooks::Hooks, scenarios::Meter, suite::Suite};
+use crate::{
+    Ctx, Run,
+    hooks::Hooks,
+    scenarios::{Meter, wrk_delivered},
+    suite::Suite,
+};
 
 /// wrk on PATH, or None (with why on stderr).
 fn wrk_binary() -> Option<PathBuf> {
@@ -167,13 +172,14 @@ end
     // stopped, whose answers it did not count: their receipts are waited for too, as long
     // as they keep coming.
     let answered = run["answered_2xx"] as usize;
-    let terminal = |k: &str| k.starts_with("wrk:") && k.ends_with("/DeliveredToTerminal");
     let quiet = Duration::from_secs(ctx.pick(10, 5));
     let limit = Duration::from_secs(ctx.pick(180, 30));
-    hooks.wait_count(terminal, answered, quiet, limit).await;
+    hooks
+        .wait_count(wrk_delivered, answered, quiet, limit)
+        .await;
     hooks.wait_quiet(Duration::from_secs(1)).await;
     let cpu = whole.cpu_secs();
-    let (receipts, last) = hooks.count(terminal);
+    let (receipts, last) = hooks.count(wrk_delivered);
     eprintln!(
         "  wrk: {answered} answered 201, {receipts} sends' DeliveredToTerminal receipts arrived, \
          {cpu:.1} CPU-s in all"

@@ -166,13 +166,21 @@ fn sms_body(to: &str, hook: &str) -> Value {
         "receiptRequest": {"notifyURL": hook, "callbackData": "bench"}}})
 }
 
+/// What the receipt keys of the sends wrk made start with.
+const WRK_KEY_PREFIX: &str = "wrk:";
+
+/// Whether `key` ([`receipt_key`]) is the `DeliveredToTerminal` of a send wrk made.
+pub fn wrk_delivered(key: &str) -> bool {
+    key.starts_with(WRK_KEY_PREFIX) && key.ends_with("/DeliveredToTerminal")
+}
+
 /// `request id/status` of a deliveryInfoNotification, after `wrk:` for the sends wrk
 /// made (their `callbackData`, [`crate::peer::WRK_CALLBACK_DATA`]).
 fn receipt_key(v: &Value) -> Option<String> {
     let n = &v["deliveryInfoNotification"];
     let request = n["link"][0]["href"].as_str()?.rsplit('/').next()?;
     let by = if n["callbackData"] == crate::peer::WRK_CALLBACK_DATA {
-        "wrk:"
+        WRK_KEY_PREFIX
     } else {
         ""
     };
