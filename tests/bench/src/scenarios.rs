@@ -56,15 +56,25 @@ pub fn quantiles(run: &mut Run, ms: &[f64]) {
     }
 }
 
-/// The suite's CPU over a phase, per 1,000 operations, and its peak memory.
+/// The suite's CPU over a phase, per 1,000 operations, and its peak memory; for a
+/// distributed suite also the CPU of the PostgreSQL and NATS it runs on, when they run on
+/// this machine (`pg_cpu_s_per_1k`, `nats_cpu_s_per_1k`): its processes share the cores
+/// with them, and their work is the suite's.
 pub struct Meter {
     pids: Vec<u32>,
     before: crate::sys::Usage,
+    infrastructure: Vec<(crate::sys::Tree, f64)>,
 }
 
 impl Meter {
     pub fn start(suite: &Suite) -> Meter {
-        Meter::of(suite.pids())
+        let mut meter = Meter::of(suite.pids());
+        meter.infrastructure = suite
+            .local_infrastructure()
+            .into_iter()
+            .filter_map(|tree| Some((tree, tree.cpu_secs()?)))
+            .collect();
+        meter
     }
 
     /// Of the processes `pids`.
@@ -73,6 +83,7 @@ impl Meter {
         Meter {
             before: crate::sys::usage(&pids),
             pids,
+            infrastructure: Vec::new(),
         }
     }
 
@@ -83,11 +94,19 @@ impl Meter {
 
     pub fn finish(self, run: &mut Run, ops: u64) {
         let after = crate::sys::usage(&self.pids);
+        let per_1k = |cpu: f64| cpu * 1000.0 / ops.max(1) as f64;
         let cpu = after.cpu_secs - self.before.cpu_secs;
         run.insert("cpu_s".into(), cpu);
-        run.insert("cpu_s_per_1k".into(), cpu * 1000.0 / ops.max(1) as f64);
+        run.insert("cpu_s_per_1k".into(), per_1k(cpu));
         run.insert("peak_rss_mib".into(), after.peak_rss_mib);
         run.insert("end_anon_mib".into(), after.anon_mib);
+        for (tree, before) in self.infrastructure {
+            if let Some(now) = tree.cpu_secs() {
+                let cpu = now - before;
+                run.insert(format!("{}_cpu_s", tree.name), cpu);
+                run.insert(format!("{}_cpu_s_per_1k", tree.name), per_1k(cpu));
+            }
+        }
     }
 }
 

@@ -30,6 +30,21 @@ pub fn nats_url() -> String {
     std::env::var("PARLAY_BENCH_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
+/// Does `url` name this machine (a loopback address or `localhost`)?
+fn is_local(url: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+    else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -49,6 +64,7 @@ pub struct Options {
 /// A running suite: its processes, where it listens, and the key of an application that may
 /// act for every `tel:+1…` user and read the inbound messages of [`REGISTRATIONS`].
 pub struct Suite {
+    mode: Mode,
     processes: Vec<(String, Child)>,
     /// `http://127.0.0.1:port/1`
     pub api: String,
@@ -74,6 +90,7 @@ impl Suite {
         let dir = std::env::temp_dir().join(format!("parlay-{ns}"));
         std::fs::create_dir_all(&dir)?;
         let mut suite = Suite {
+            mode: options.mode,
             processes: Vec::new(),
             api: String::new(),
             netsim: String::new(),
@@ -93,6 +110,22 @@ impl Suite {
                 Err(e)
             }
         }
+    }
+
+    /// The PostgreSQL and NATS a distributed suite runs on, when they run on this machine
+    /// (the harness reads their CPU from /proc); none for an embedded suite.
+    pub fn local_infrastructure(&self) -> Vec<sys::Tree> {
+        if self.mode == Mode::Embedded {
+            return Vec::new();
+        }
+        let mut trees = Vec::new();
+        if is_local(&pg_base()) {
+            trees.push(sys::Tree::POSTGRES);
+        }
+        if is_local(&nats_url()) {
+            trees.push(sys::Tree::NATS);
+        }
+        trees
     }
 
     /// The pids of the suite's processes.
@@ -395,5 +428,16 @@ mod tests {
             super::without_colours(line),
             "2026-12-07 ERROR address in use"
         );
+    }
+
+    #[test]
+    fn servers_on_loopback_are_local() {
+        use super::is_local;
+        assert!(is_local("postgres://postgres@127.0.0.1:5432"));
+        assert!(is_local("nats://localhost:4222"));
+        assert!(is_local("postgres://u:p@[::1]:5432/db"));
+        assert!(!is_local("postgres://postgres@db.example:5432"));
+        assert!(!is_local("nats://10.0.0.7:4222"));
+        assert!(!is_local("not a url"));
     }
 }

@@ -30,14 +30,87 @@ fn ticks_per_sec() -> f64 {
     })
 }
 
+/// A server of the machine's found by its processes' name: all of them (a PostgreSQL
+/// server's postmaster and its backends), whatever started them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tree {
+    /// The name in the report (`<name>_cpu_s`, `<name>_cpu_s_per_1k`).
+    pub name: &'static str,
+    /// The processes' command name (`/proc/<pid>/comm`).
+    comm: &'static str,
+}
+
+impl Tree {
+    pub const POSTGRES: Tree = Tree {
+        name: "pg",
+        comm: "postgres",
+    };
+    pub const NATS: Tree = Tree {
+        name: "nats",
+        comm: "nats-server",
+    };
+
+    /// CPU seconds its processes have used: those running (user + system) and, through
+    /// their parents' counts of reaped children, those that have exited (a PostgreSQL
+    /// backend closed by a pool). `None` when no process of that name runs.
+    ///
+    /// Read twice, the difference is what the server used between: a process that exits
+    /// in between moves from the first sum to its parent's count of reaped children, a
+    /// process started in between counts only what it used. Another client of the same
+    /// server counts too, so it is read on an otherwise quiet machine.
+    pub fn cpu_secs(&self) -> Option<f64> {
+        let mut ticks = 0.0;
+        let mut found = false;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Some(stat) = Stat::read(pid) else {
+                continue;
+            };
+            if stat.comm != self.comm {
+                continue;
+            }
+            found = true;
+            ticks += stat.ticks + stat.children_ticks;
+        }
+        found.then(|| ticks / ticks_per_sec())
+    }
+}
+
+/// What a process's /proc/<pid>/stat says of its CPU.
+struct Stat {
+    comm: String,
+    /// utime + stime.
+    ticks: f64,
+    /// cutime + cstime: the children it has reaped, with their own reaped children.
+    children_ticks: f64,
+}
+
+impl Stat {
+    fn read(pid: u32) -> Option<Stat> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name is in parentheses and may hold spaces; the fields follow it.
+        let open = stat.find('(')?;
+        let close = stat.rfind(')')?;
+        let fields: Vec<&str> = stat.get(close + 2..)?.split(' ').collect();
+        let field = |i: usize| fields.get(i)?.parse::<f64>().ok();
+        // utime, stime, cutime, cstime are fields 14 to 17 of stat: 11 to 14 after the name.
+        Some(Stat {
+            comm: stat[open + 1..close].to_string(),
+            ticks: field(11)? + field(12)?,
+            children_ticks: field(13)? + field(14)?,
+        })
+    }
+}
+
 /// One process's usage; `None` once it is gone.
 fn of(pid: u32) -> Option<Usage> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    // utime and stime are fields 14 and 15 of stat: 12 and 13 after the name.
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let ticks = Stat::read(pid)?.ticks;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kib = |key: &str| {
         status
@@ -96,4 +169,28 @@ pub fn machine() -> serde_json::Value {
         "memory_gib": (mem_gib * 10.0).round() / 10.0,
         "kernel": kernel.trim(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_is_found_by_its_processes_name_and_counts_their_cpu() {
+        let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+        let comm: &'static str = Box::leak(comm.trim().to_string().into_boxed_str());
+        let me = Tree { name: "me", comm };
+        let before = me.cpu_secs().expect("this test's own process is found");
+        let clock = std::time::Instant::now();
+        let mut x = 0u64;
+        while clock.elapsed() < std::time::Duration::from_millis(300) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        assert!(me.cpu_secs().unwrap() > before, "{x}");
+        let none = Tree {
+            name: "none",
+            comm: "no-such-process",
+        };
+        assert_eq!(none.cpu_secs(), None);
+    }
 }
