@@ -33,6 +33,7 @@ use parlay_kit::{
 use sea_orm::{DatabaseConnection, DbBackend, DbErr, QueryTrait, Statement};
 
 use crate::{
+    decisions::{Deadline, Timed},
     domain::{DomainError, Effect, Event, Session},
     effects,
     store::{self, Stored, entities::grant, entities::session, entities::subscription},
@@ -113,13 +114,13 @@ pub struct Core {
 }
 
 impl Core {
-    /// The core, with its writing task; `deadlines` gets the deadline of every decision that
-    /// becomes pending, for the decision timer.
+    /// The core, with its writing task; `deadlines` tells the decision timer of every
+    /// decision that becomes pending, and of every one that stops being pending.
     pub fn new(
         db: DatabaseConnection,
         waker: outbox::Waker,
         config: Arc<Config>,
-        deadlines: tokio::sync::mpsc::UnboundedSender<crate::decisions::Deadline>,
+        deadlines: tokio::sync::mpsc::UnboundedSender<Timed>,
     ) -> Self {
         let writer = Arc::new(Writer {
             db: db.clone(),
@@ -233,7 +234,7 @@ struct Writer {
     db: DatabaseConnection,
     waker: outbox::Waker,
     config: Arc<Config>,
-    deadlines: tokio::sync::mpsc::UnboundedSender<crate::decisions::Deadline>,
+    deadlines: tokio::sync::mpsc::UnboundedSender<Timed>,
 }
 
 /// A session as a batch changes it.
@@ -251,6 +252,8 @@ struct Writes {
     grants: Vec<(String, String)>,
     /// Sessions whose pending decision changed: their deadline goes to the timer.
     deadlines: Vec<Session>,
+    /// Decisions no longer pending: the timer forgets their deadlines.
+    settled: Vec<String>,
     /// Subscriptions found for a (calling, called, event): one read each per batch.
     matching: HashMap<(String, String, Event), Vec<subscription::Model>>,
 }
@@ -366,14 +369,18 @@ impl Writer {
         };
         self.waker
             .hand(outbox::Insert::recorded_last(outbox, &returned)?);
+        // The pending first: a decision made pending and settled in one batch is forgotten.
         for session in &writes.deadlines {
             if let Some(p) = session.pending() {
-                let _ = self.deadlines.send(crate::decisions::Deadline {
+                let _ = self.deadlines.send(Timed::Pending(Deadline {
                     session_id: session.id.clone(),
                     decision_id: p.id.clone(),
                     at: p.deadline,
-                });
+                }));
             }
+        }
+        for decision_id in writes.settled {
+            let _ = self.deadlines.send(Timed::Settled(decision_id));
         }
         Ok(Some(results))
     }
@@ -442,6 +449,11 @@ impl Writer {
                 self.render(steps, job, &entry.now.row, &after, fx, writes, now)
                     .await?;
                 if after.pending() != entry.now.session.pending() {
+                    if let Some(before) = entry.now.session.pending()
+                        && after.pending().is_none_or(|p| p.id != before.id)
+                    {
+                        writes.settled.push(before.id.clone());
+                    }
                     writes.deadlines.push(after.clone());
                 }
                 let version = entry.before.as_ref().map_or(0, |b| b.row.version + 1);

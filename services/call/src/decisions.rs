@@ -42,6 +42,17 @@ pub struct Deadline {
     pub decision_id: String,
 }
 
+/// What the core's writer tells the decision timer after each commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Timed {
+    /// A decision became pending: its default applies at the deadline unless it is decided
+    /// first.
+    Pending(Deadline),
+    /// The decision of this id is no longer pending (the application's answer, the default,
+    /// or the call's end decided it): its deadline needs no look at the store.
+    Settled(String),
+}
+
 pub fn consumer_spec() -> ConsumerSpec {
     ConsumerSpec {
         durable: "call-decision-replies".into(),
@@ -181,10 +192,12 @@ pub async fn replies(
 /// Applies the default action to decisions whose deadline passes: those handed over by
 /// the core as they become pending, and those the store holds (looked up at start and
 /// every [`SWEEP`]: decisions made before a restart, or by another replica), queued ahead
-/// of their deadline so a restart does not delay them.
+/// of their deadline so a restart does not delay them. A decision this process's core
+/// settles before its deadline leaves the queue; one settled elsewhere (another replica)
+/// is found settled by a read at its deadline.
 pub async fn timer(
     core: Arc<Core>,
-    mut incoming: mpsc::UnboundedReceiver<Deadline>,
+    mut incoming: mpsc::UnboundedReceiver<Timed>,
     shutdown: CancellationToken,
 ) {
     let mut queue = Queue::default();
@@ -194,7 +207,10 @@ pub async fn timer(
         let sleep = next.map_or(SWEEP, |at| (at - Utc::now()).to_std().unwrap_or_default());
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            Some(d) = incoming.recv() => queue.push(d),
+            Some(timed) = incoming.recv() => match timed {
+                Timed::Pending(d) => queue.push(d),
+                Timed::Settled(decision_id) => queue.forget(&decision_id),
+            },
             _ = tokio::time::sleep(sleep), if next.is_some() => {
                 for d in queue.due(Utc::now()) {
                     let core = core.clone();
@@ -219,7 +235,8 @@ pub async fn timer(
 /// How often the store is looked at for deadlines the timer was not handed.
 const SWEEP: Duration = Duration::from_secs(5);
 
-/// Deadlines in order, each decision once.
+/// Deadlines in order, each decision once. `queued` holds the decisions still to be
+/// looked at; a forgotten one's entry stays in the heap until its time and is passed over.
 #[derive(Default)]
 struct Queue {
     heap: BinaryHeap<Reverse<Deadline>>,
@@ -233,6 +250,11 @@ impl Queue {
         }
     }
 
+    /// The decision was settled: nothing to do at its deadline.
+    fn forget(&mut self, decision_id: &str) {
+        self.queued.remove(decision_id);
+    }
+
     fn next_at(&self) -> Option<DateTime<Utc>> {
         self.heap.peek().map(|Reverse(d)| d.at)
     }
@@ -240,8 +262,9 @@ impl Queue {
     fn due(&mut self, now: DateTime<Utc>) -> Vec<Deadline> {
         let mut due = Vec::new();
         while self.heap.peek().is_some_and(|Reverse(d)| d.at <= now) {
-            if let Some(Reverse(d)) = self.heap.pop() {
-                self.queued.remove(&d.decision_id);
+            if let Some(Reverse(d)) = self.heap.pop()
+                && self.queued.remove(&d.decision_id)
+            {
                 due.push(d);
             }
         }
@@ -352,5 +375,96 @@ mod tests {
             "unreachable: connection refused".into(),
         ));
         assert_eq!(verdict(&failed), Verdict::Default(Reason::Unreachable));
+    }
+
+    fn deadline(decision_id: &str, at_ms: i64) -> Deadline {
+        Deadline {
+            at: DateTime::from_timestamp_millis(at_ms).unwrap(),
+            session_id: format!("cs-{decision_id}"),
+            decision_id: decision_id.into(),
+        }
+    }
+
+    fn ids(due: Vec<Deadline>) -> Vec<String> {
+        due.into_iter().map(|d| d.decision_id).collect()
+    }
+
+    #[test]
+    fn a_settled_decision_is_not_due() {
+        let mut queue = Queue::default();
+        queue.push(deadline("d1", 1_000));
+        queue.push(deadline("d2", 2_000));
+        queue.push(deadline("d3", 3_000));
+        queue.forget("d2");
+        // Settled without having been queued (the default decided it, or another replica
+        // queued it): nothing changes.
+        queue.forget("d9");
+        let at = |ms| DateTime::from_timestamp_millis(ms).unwrap();
+        assert_eq!(ids(queue.due(at(2_500))), ["d1"]);
+        assert_eq!(ids(queue.due(at(5_000))), ["d3"]);
+        assert_eq!(queue.next_at(), None);
+    }
+
+    #[test]
+    fn a_decision_queued_again_after_it_was_forgotten_is_due_once() {
+        let mut queue = Queue::default();
+        queue.push(deadline("d1", 1_000));
+        queue.forget("d1");
+        // The sweep read it as pending before its decision committed.
+        queue.push(deadline("d1", 1_000));
+        queue.push(deadline("d1", 1_000));
+        let at = DateTime::from_timestamp_millis(1_000).unwrap();
+        assert_eq!(ids(queue.due(at)), ["d1"]);
+        assert!(queue.due(at).is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_timer_is_told_when_a_decision_is_settled() {
+        use crate::domain::{Ask, Participant, Session};
+
+        let (tell, mut told) = mpsc::unbounded_channel();
+        let core = crate::media::tests::core_telling(tell).await;
+        let now = Utc::now();
+        let ask = Ask {
+            subscription_id: "sub1".into(),
+            app_id: "app1".into(),
+            notify_url: "http://127.0.0.1:9/decide".into(),
+            callback_data: None,
+            deadline: now + chrono::Duration::seconds(10),
+            default: Action::Continue,
+        };
+        let session = Session::network(
+            "cs1".into(),
+            "nc1".into(),
+            Participant::new("pa1".into(), "tel:+15550001".into(), None),
+            Participant::new("pa2".into(), "tel:+15550002".into(), None),
+            now,
+        );
+        core.create_with(
+            crate::media::tests::session_row("cs1"),
+            session,
+            None,
+            None,
+            move |s| s.attempt("d1".into(), Some(ask.clone()), now),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            told.try_recv().unwrap(),
+            Timed::Pending(Deadline {
+                at: now + chrono::Duration::seconds(10),
+                session_id: "cs1".into(),
+                decision_id: "d1".into(),
+            })
+        );
+        let verdict = Verdict::Application {
+            action: Action::EndCall,
+            routing_address: None,
+        };
+        decide(&core, "cs1", "d1", verdict.clone()).await.unwrap();
+        assert_eq!(told.try_recv().unwrap(), Timed::Settled("d1".into()));
+        // A late answer decides nothing, and tells the timer nothing.
+        decide(&core, "cs1", "d1", verdict).await.unwrap();
+        assert!(told.try_recv().is_err());
     }
 }

@@ -17,7 +17,14 @@ use crate::{
 };
 
 async fn core() -> Core {
-    let dir = std::env::temp_dir().join(new_id("call-media-test-"));
+    core_telling(tokio::sync::mpsc::unbounded_channel().0).await
+}
+
+/// A core on a fresh SQLite database, telling `timer` of its decisions.
+pub(crate) async fn core_telling(
+    timer: tokio::sync::mpsc::UnboundedSender<crate::decisions::Timed>,
+) -> Core {
+    let dir = std::env::temp_dir().join(new_id("call-test-"));
     let url = parlay_kit::db::sqlite_url(&dir, "call");
     let db = parlay_kit::db::connect_and_migrate::<crate::Migrator>(&url)
         .await
@@ -26,12 +33,13 @@ async fn core() -> Core {
         db,
         outbox::Waker::default(),
         Arc::new(Config::default()),
-        tokio::sync::mpsc::unbounded_channel().0,
+        timer,
     )
 }
 
-async fn session_with(core: &Core, id: &str) {
-    let row = session::Model {
+/// The row of session `id`, application `app1`'s, as stored before its first change.
+pub(crate) fn session_row(id: &str) -> session::Model {
+    session::Model {
         id: id.into(),
         app_id: "app1".into(),
         client_correlator: None,
@@ -45,11 +53,18 @@ async fn session_with(core: &Core, id: &str) {
         network_call_id: None,
         decision: None,
         decision_deadline: None,
-    };
+    }
+}
+
+async fn session_with(core: &Core, id: &str) {
     let participants = vec![Participant::new("pa1".into(), "tel:+15550001".into(), None)];
-    crate::store::insert(&core.db, row, &Session::new(id.into(), participants))
-        .await
-        .unwrap();
+    crate::store::insert(
+        &core.db,
+        session_row(id),
+        &Session::new(id.into(), participants),
+    )
+    .await
+    .unwrap();
 }
 
 async fn medium(core: &Core, id: &str, session_id: &str, kind: &str) {
