@@ -175,22 +175,40 @@ pub fn machine() -> serde_json::Value {
 mod tests {
     use super::*;
 
+    /// A shell under a name of the test's own (`/proc/<pid>/comm` is the name it was run
+    /// as) runs another that loops for a moment and exits; once the first has reaped it,
+    /// their tree holds the loop's CPU through the first one's count of reaped children.
     #[test]
-    fn a_tree_is_found_by_its_processes_name_and_counts_their_cpu() {
-        let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
-        let comm: &'static str = Box::leak(comm.trim().to_string().into_boxed_str());
-        let me = Tree { name: "me", comm };
-        let before = me.cpu_secs().expect("this test's own process is found");
-        let clock = std::time::Instant::now();
-        let mut x = 0u64;
-        while clock.elapsed() < std::time::Duration::from_millis(300) {
-            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-        }
-        assert!(me.cpu_secs().unwrap() > before, "{x}");
-        let none = Tree {
-            name: "none",
-            comm: "no-such-process",
-        };
-        assert_eq!(none.cpu_secs(), None);
+    fn a_tree_counts_the_processes_its_own_reaped() {
+        use std::io::BufRead;
+
+        let name = format!("pbtree{}", std::process::id());
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let shell = dir.join(&name);
+        std::os::unix::fs::symlink("/bin/sh", &shell).unwrap();
+        let comm: &'static str = Box::leak(name[..name.len().min(15)].to_string().into_boxed_str());
+        let tree = Tree { name: "t", comm };
+        assert_eq!(tree.cpu_secs(), None);
+        let script = format!(
+            "{} -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'; echo reaped; sleep 30",
+            shell.display()
+        );
+        let mut outer = std::process::Command::new(&shell)
+            .arg("-c")
+            .arg(script)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(outer.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let cpu = tree.cpu_secs();
+        let _ = outer.kill();
+        let _ = outer.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(line, "reaped\n");
+        assert!(cpu.is_some_and(|s| s >= 0.05), "{cpu:?}");
     }
 }
