@@ -191,13 +191,15 @@ mod tests {
         let tree = Tree { name: "t", comm };
         assert_eq!(tree.cpu_secs(), None);
         let script = format!(
-            "{} -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'; echo reaped; sleep 30",
+            "{} -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'; echo reaped; read _",
             shell.display()
         );
         let mut outer = std::process::Command::new(&shell)
             .arg("-c")
             .arg(script)
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         let mut line = String::new();
