@@ -423,7 +423,7 @@ mod tests {
         use crate::domain::{Ask, Participant, Session};
 
         let (tell, mut told) = mpsc::unbounded_channel();
-        let core = crate::media::tests::core_telling(tell).await;
+        let core = crate::testing::core_telling(tell).await;
         let now = Utc::now();
         let ask = Ask {
             subscription_id: "sub1".into(),
@@ -441,7 +441,7 @@ mod tests {
             now,
         );
         core.create_with(
-            crate::media::tests::session_row("cs1"),
+            crate::testing::session_row("cs1"),
             session,
             None,
             None,

@@ -17,6 +17,8 @@ mod migration;
 mod network;
 pub mod store;
 pub mod subscriptions;
+#[cfg(test)]
+mod testing;
 
 use std::{sync::Arc, time::Duration};
 

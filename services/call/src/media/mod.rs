@@ -67,4 +67,4 @@ pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, D
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

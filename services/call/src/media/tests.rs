@@ -1,6 +1,6 @@
 //! Media against a real (SQLite) store: network events, recordings, the janitor.
 
-use parlay_kit::{Config, ids::new_id, outbox};
+use parlay_kit::ids::new_id;
 use parlay_proto::net::v1::{MediaEvent, MediaOutcome, RecordedMedia};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use sea_orm_migration::{MigrationTrait, SchemaManager};
@@ -11,56 +11,17 @@ use super::{
     store::{self as media_store, Media},
     *,
 };
-use crate::{
-    domain::{Participant, Session},
-    store::entities::session,
-};
+use crate::domain::{Participant, Session};
 
 async fn core() -> Core {
-    core_telling(tokio::sync::mpsc::unbounded_channel().0).await
-}
-
-/// A core on a fresh SQLite database, telling `timer` of its decisions.
-pub(crate) async fn core_telling(
-    timer: tokio::sync::mpsc::UnboundedSender<crate::decisions::Timed>,
-) -> Core {
-    let dir = std::env::temp_dir().join(new_id("call-test-"));
-    let url = parlay_kit::db::sqlite_url(&dir, "call");
-    let db = parlay_kit::db::connect_and_migrate::<crate::Migrator>(&url)
-        .await
-        .unwrap();
-    Core::new(
-        db,
-        outbox::Waker::default(),
-        Arc::new(Config::default()),
-        timer,
-    )
-}
-
-/// The row of session `id`, application `app1`'s, as stored before its first change.
-pub(crate) fn session_row(id: &str) -> session::Model {
-    session::Model {
-        id: id.into(),
-        app_id: "app1".into(),
-        client_correlator: None,
-        request_hash: String::new(),
-        notify_url: None,
-        callback_data: None,
-        terminated: false,
-        version: 0,
-        created_at: Utc::now(),
-        ended_at: None,
-        network_call_id: None,
-        decision: None,
-        decision_deadline: None,
-    }
+    crate::testing::core_telling(tokio::sync::mpsc::unbounded_channel().0).await
 }
 
 async fn session_with(core: &Core, id: &str) {
     let participants = vec![Participant::new("pa1".into(), "tel:+15550001".into(), None)];
     crate::store::insert(
         &core.db,
-        session_row(id),
+        crate::testing::session_row(id),
         &Session::new(id.into(), participants),
     )
     .await
